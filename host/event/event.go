@@ -272,3 +272,12 @@ func clip(s string) string {
 	}
 	return s
 }
+
+var idNamespace = uuid.MustParse("6f1c3a52-9d0e-4f7a-8b1e-2a7d5c9e4b10")
+
+// DeriveID returns a uuid derived deterministically from another id and a kind (uuid v5), so
+// that an event produced again for the same cause (a redelivery) carries the same id and is
+// deduplicated downstream.
+func DeriveID(from, kind string) string {
+	return uuid.NewSHA1(idNamespace, []byte(from+"/"+kind)).String()
+}
