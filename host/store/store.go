@@ -40,6 +40,9 @@ type Page struct {
 	Excerpt       string    `json:"excerpt"`
 	EmbeddingsRef string    `json:"embeddings_ref,omitempty"`
 	Created       time.Time `json:"created_ts"`
+	// Text is the page's full text. Page(id) returns it; PagesByCell (the pages_index
+	// rows) leaves it empty.
+	Text string `json:"text,omitempty"`
 }
 
 // VaultEntry is one row of vault.
@@ -85,7 +88,8 @@ type Store interface {
 	// event_id is already in that session's log, even with another ts.
 	AppendEvent(ctx context.Context, ev StoredEvent) (appended bool, err error)
 	// Events returns the session's events in (ts, event_id) order; when afterEventID is
-	// not empty, only the events after that one.
+	// not empty, only the events after that one (an afterEventID that is not in the
+	// session's log is an error wrapping ErrNotFound).
 	Events(ctx context.Context, sessionID, afterEventID string) ([]StoredEvent, error)
 	// HasEvent reports whether the session's log holds that event_id.
 	HasEvent(ctx context.Context, sessionID, eventID string) (bool, error)
@@ -112,7 +116,7 @@ type Store interface {
 	// PutPassages upserts passages with their embeddings into the RAG index.
 	PutPassages(ctx context.Context, ps []Passage) error
 	// SearchPassages returns the k passages nearest to vec (cosine), restricted by f,
-	// best first, with Score set.
+	// best first, with Score set (Embedding is left nil). An empty filter searches all.
 	SearchPassages(ctx context.Context, vec []float32, f PassageFilter, k int) ([]Passage, error)
 	// PassageCount returns how many passages the index holds.
 	PassageCount(ctx context.Context) (int, error)
