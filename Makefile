@@ -23,7 +23,7 @@ build: templ
 	@$(MAKE) --no-print-directory plugins
 
 templ:
-	@$(GO) run github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION) generate -path templates >/dev/null
+	@$(GO) run github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION) generate -path templates >/dev/null 2>&1
 
 plugins:
 	@mkdir -p $(PLUGINS)
@@ -31,7 +31,7 @@ plugins:
 	  name=$${p%%:*}; dir=$${p#*:}; \
 	  echo "actor $$name <- $$dir"; \
 	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $(PLUGINS)/$$name.wasm ./$$dir || exit 1; \
-	  cp $$dir/$$name.manifest.json $(PLUGINS)/$$name.manifest.json || exit 1; \
+	  cp $$dir/manifest.json $(PLUGINS)/$$name.manifest.json || exit 1; \
 	done
 
 ## run: build everything and serve the reader on the embedded default (no Java, no services)

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/gibsey/gibsey/host/actors"
+	"github.com/gibsey/gibsey/host/event"
+	"github.com/gibsey/gibsey/host/runner"
+)
+
+func (a *App) openActors(ctx context.Context) error {
+	rt, err := actors.New(ctx, actors.Config{
+		CacheDir: filepath.Join(a.cfg.DataDir, "wasm-cache"),
+		Env:      hostEnv{a},
+		Logger:   a.Log,
+	})
+	if err != nil {
+		return err
+	}
+	a.Actors = rt
+	if err := rt.LoadDir(ctx, a.cfg.PluginsDir); err != nil {
+		return fmt.Errorf("actors in %s: %w", a.cfg.PluginsDir, err)
+	}
+	if !rt.ForVoice("page") {
+		return fmt.Errorf("actors in %s: no PageGenerator (an actor with voice \"page\"); run `make build` to build the built-in actors", a.cfg.PluginsDir)
+	}
+	for _, v := range a.cfg.Voices {
+		if !rt.ForVoice(v) {
+			a.Log.Warn("no actor answers this voice yet; its requests wait in the dead-letter queue until one is installed", "voice", v)
+		}
+	}
+	return nil
+}
+
+func call(env event.Envelope, req event.PageRequest) actors.Call {
+	return actors.Call{EventID: env.EventID, SessionID: env.SessionID, TS: env.TS, Request: req}
+}
+
+// interpret asks the SymbolInterpreter (voice "symbols") what a cue means.
+func (a *App) interpret(ctx context.Context, env event.Envelope, req *event.PageRequest) (string, error) {
+	if !a.Actors.ForVoice("symbols") {
+		return "", nil
+	}
+	m, _, err := a.Actors.Interpret(ctx, call(env, *req))
+	return m, err
+}
+
+// actorsGenerator adapts the runtime to the runner.
+type actorsGenerator struct{ a *App }
+
+func (g actorsGenerator) GeneratePage(ctx context.Context, env event.Envelope, req event.PageRequest) (runner.Page, error) {
+	res, err := g.a.Actors.Generate(withRecent(ctx, req.RecentPages), req.Voice, call(env, req))
+	if err != nil {
+		if errors.Is(err, actors.ErrNoActor) {
+			return runner.Page{}, fmt.Errorf("%w: %v", runner.ErrNoActor, err)
+		}
+		return runner.Page{}, err
+	}
+	return runner.Page{Title: res.Title, Text: res.Text, Provenance: res.PageProvenance(req, env.EventID)}, nil
+}
