@@ -46,10 +46,10 @@ type App struct {
 
 	handler http.Handler
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	errMu  sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errMu    sync.Mutex
 	stageErr error
 }
 
