@@ -11,7 +11,7 @@ export GOFLAGS ?= -mod=mod
 
 GO_PLUGINS := pagegen:plugins/pagegen symbols:plugins/symbols analyst:plugins/voices/analyst commentary:plugins/voices/commentary
 
-.PHONY: all build run test test-only bench deps deps-test templ plugins plugins-as services-up services-down clean
+.PHONY: all build run test test-only bench deps-test sdk-as templ plugins plugins-as services-up services-down clean
 
 all: build
 
@@ -38,8 +38,18 @@ plugins:
 run: build
 	bin/gibsey serve --addr $(ADDR) --data $(DATA) --corpus $(CORPUS) --plugins $(PLUGINS)
 
-## deps-test: what the tests need beyond Go (run as root on Debian: chromium, kcat)
-deps-test:
+## sdk-as: the AssemblyScript SDK's compiler (npm)
+sdk-as:
+	@cd sdk/as && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+## plugins-as: the example AssemblyScript voice (voice "echo") into the plugins folder
+plugins-as: sdk-as
+	@mkdir -p $(PLUGINS)
+	sdk/as/node_modules/.bin/asc examples/voices/as-echo/index.ts -o $(PLUGINS)/as-echo.wasm --runtime incremental -O3
+	cp examples/voices/as-echo/as-echo.manifest.json $(PLUGINS)/
+
+## deps-test: what the tests need beyond Go (run as root on Debian: chromium, kcat; npm: assemblyscript)
+deps-test: sdk-as
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; command -v kcat >/dev/null || missing="$$missing kcat"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)) || { echo "apt-get install$$missing failed"; exit 1; }; \
@@ -52,7 +62,7 @@ services-up: build
 services-down:
 	@[ -x bin/gibsey-services ] && bin/gibsey-services down || true
 
-TEST_ENV = GIBSEY_TEST_KAFKA=127.0.0.1:9092 GIBSEY_TEST_CASSANDRA=127.0.0.1:9042 \
+TEST_ENV = GIBSEY_REQUIRE_AS=1 GIBSEY_TEST_KAFKA=127.0.0.1:9092 GIBSEY_TEST_CASSANDRA=127.0.0.1:9042 \
 	GIBSEY_TEST_PLUGINS=$(CURDIR)/$(PLUGINS) GIBSEY_TEST_ARTIFACTS=$(CURDIR)/test-artifacts \
 	GIBSEY_TEST_CORPUS=$${GIBSEY_TEST_CORPUS:-$(CURDIR)/../shared/corpus}
 
@@ -77,7 +87,8 @@ test-only:
 
 ## bench: the benchmarks, side by side with their baselines (ratios and medians)
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./host/internal/benchcmp
+	@$(MAKE) --no-print-directory sdk-as
+	$(GO) test -run '^$$' -bench Compare -count 1 ./host/internal/benchcmp
 	GIBSEY_TEST_PLUGINS=$(CURDIR)/$(PLUGINS) $(GO) test -run '^$$' -bench 'ClickToPage|FlowThroughput' -benchtime 20x ./host/app
 	$(GO) test -run '^$$' -bench 'Reader' ./web
 
