@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/gibsey/gibsey/host/actors"
 	"github.com/gibsey/gibsey/host/event"
@@ -56,6 +57,14 @@ func (g actorsGenerator) GeneratePage(ctx context.Context, env event.Envelope, r
 	if err != nil {
 		if errors.Is(err, actors.ErrNoActor) {
 			return runner.Page{}, fmt.Errorf("%w: %v", runner.ErrNoActor, err)
+		}
+		// An actor that failed while the store (its retrieval, its state) is unreachable
+		// failed because of the outage: pause and retry, never dead-letter the request.
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		perr := g.a.Store.Ping(pctx)
+		cancel()
+		if perr != nil && ctx.Err() == nil {
+			return runner.Page{}, fmt.Errorf("%w: the store is unavailable (%v): %v", runner.ErrTransient, perr, err)
 		}
 		return runner.Page{}, err
 	}

@@ -79,6 +79,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.wrapStore != nil {
+		a.Store = cfg.wrapStore(a.Store)
+	}
 	a.Embedder = rag.NewHashEmbedder()
 	if cfg.EmbeddingsURL != "" {
 		a.Embedder = &rag.OpenAIEmbedder{BaseURL: cfg.EmbeddingsURL, Model: cfg.EmbeddingsModel, APIKey: cfg.EmbeddingsKey, Dims: cfg.EmbeddingsDims}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gibsey/gibsey/host/bus"
+	"github.com/gibsey/gibsey/host/store"
 )
 
 // Config is everything the host needs to run. Zero values are the embedded defaults.
@@ -60,6 +61,10 @@ type Config struct {
 	AllowedHosts []string
 
 	Logger *slog.Logger
+
+	// wrapStore, when set (tests only), wraps the opened store: fault injection such as a
+	// store outage in embedded mode.
+	wrapStore func(store.Store) store.Store
 }
 
 func (c *Config) defaults() {
