@@ -134,7 +134,12 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 
 	seen := map[string]bool{}
+	if last != "" {
+		// The reader has this one: it may have come live before the ledger stored it.
+		seen[last] = true
+	}
 	cursor := last // last stored event read (any type), for the next store read
+	var missingSince time.Time
 	send := func(ev store.StoredEvent) error {
 		if ev.Type != event.TypePageDone || seen[ev.EventID] || ev.SessionID != "" && ev.SessionID != sid {
 			return nil
@@ -152,7 +157,15 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		evs, err := s.d.Store.Events(rctx, sid, cursor)
 		cancel()
 		if isNotFound(err) && cursor != "" {
-			// The cursor is not (yet) in the store: read the whole log, skipping what was sent.
+			// The cursor is not in the store yet: most likely a page the reader got live
+			// before the ledger stored it. Wait for it (new pages still come live); only an
+			// id that stays unknown makes us replay the whole log, skipping what was sent.
+			if missingSince.IsZero() {
+				missingSince = time.Now()
+			}
+			if time.Since(missingSince) < cursorGrace {
+				return nil
+			}
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			evs, err = s.d.Store.Events(rctx, sid, "")
 			cancel()
@@ -163,6 +176,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil // the next catch-up tries again
 		}
+		missingSince = time.Time{}
 		for _, ev := range evs {
 			cursor = ev.EventID
 			if err := send(ev); err != nil {
@@ -205,6 +219,10 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// cursorGrace is how long an SSE stream waits for a Last-Event-ID it does not find in the
+// store before it replays the session's whole log.
+var cursorGrace = 30 * time.Second
 
 // writeSSE writes one event; data is compacted JSON on one line (or split into data lines).
 func writeSSE(w io.Writer, name, id string, data []byte) {

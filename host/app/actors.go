@@ -10,6 +10,7 @@ import (
 	"github.com/gibsey/gibsey/host/actors"
 	"github.com/gibsey/gibsey/host/event"
 	"github.com/gibsey/gibsey/host/runner"
+	"github.com/gibsey/gibsey/host/stream"
 )
 
 func (a *App) openActors(ctx context.Context) error {
@@ -46,6 +47,14 @@ func (a *App) interpret(ctx context.Context, env event.Envelope, req *event.Page
 		return "", nil
 	}
 	m, _, err := a.Actors.Interpret(ctx, call(env, *req))
+	if err != nil && ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		perr := a.Store.Ping(pctx)
+		cancel()
+		if perr != nil {
+			return "", fmt.Errorf("%w: the symbol interpreter failed while the store is unavailable (%v): %v", stream.ErrStore, perr, err)
+		}
+	}
 	return m, err
 }
 

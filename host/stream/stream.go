@@ -221,6 +221,9 @@ func (p *Processor) request(ctx context.Context, env event.Envelope, req event.P
 	req.RecentPages = recent
 	if p.Interpret != nil {
 		m, err := p.Interpret(ctx, env, &req)
+		if errors.Is(err, ErrStore) {
+			return err // the interpreter failed because the store is down: pause, retry
+		}
 		if err != nil {
 			p.log().Warn("symbol interpreter failed; the page is made without a meaning", "session", env.SessionID, "err", err)
 		} else {
