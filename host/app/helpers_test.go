@@ -83,6 +83,8 @@ type appOpts struct {
 	Quiet     bool   // discard logs (benchmarks)
 	// WrapStore wraps the App's store (fault injection).
 	WrapStore func(store.Store) store.Store
+	// AdminToken enables the admin endpoints.
+	AdminToken string
 }
 
 // testApp is a running App behind an httptest server.
@@ -135,6 +137,7 @@ func startApp(t testing.TB, be backend, opts appOpts) *testApp {
 		Cassandra:  be.cassandra,
 		Logger:     testLogger(t, opts.Quiet),
 		wrapStore:  opts.WrapStore,
+		AdminToken: opts.AdminToken,
 	}
 	if be.realCassandra() {
 		cfg.Keyspace = testKeyspace
