@@ -29,10 +29,12 @@
 package actor
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/gibsey/gibsey/sdk/frame"
 )
@@ -43,6 +45,12 @@ const ABIVersion = 0
 // Request is what the host asks: the event's envelope fields (EventID, SessionID, TSMillis) and
 // the page request (character, section, orientation, symbol, meaning, recent pages...). Kind is
 // "page" or "interpret".
+//
+// A Request and everything in it (its strings, Symbols, RecentPages) is valid only until the
+// voice function returns: the SDK decodes it without copying, over memory it reuses for the
+// next request. To keep a value beyond the call, copy it (strings.Clone, slices.Clone) or
+// store it with SetState. A Response may share the request's strings (the SDK encodes it
+// before the memory is reused).
 type Request = frame.Request
 
 // PageRef is an earlier page of the reader's session (Request.RecentPages).
@@ -104,41 +112,56 @@ func Interpret(fn func(req *Request) (meaning string, err error)) { interpretFn 
 // per-call state, reset by dispatch
 var (
 	callRand *rand.Rand
+	// callReq is the request being handled: reused between calls, with its Symbols and
+	// RecentPages capacity, so that decoding a request allocates nothing
+	callReq Request
 )
 
-// dispatch decodes one request, runs the registered function and encodes the response into enc.
+// dispatch decodes one request (a frame, or the JSON form when its first byte is '{'), runs
+// the registered function and encodes the response into enc. The request's strings share
+// req's memory (no copy): req must not change until the function returns.
 func dispatch(req []byte, enc *frame.Encoder) {
 	enc.Reset()
 	callRand = nil
-	var r Request
+	r := &callReq
+	*r = Request{Symbols: r.Symbols[:0], RecentPages: r.RecentPages[:0]}
 	var resp Response
-	if err := frame.DecodeRequestNoCopy(req, &r); err != nil {
+	var err error
+	if len(req) > 0 && req[0] == '{' {
+		err = decodeJSONRequest(req, r)
+	} else {
+		err = frame.DecodeRequestNoCopy(req, r)
+	}
+	if err != nil {
 		resp.Error = err.Error()
 		enc.AppendResponse(&resp)
 		return
 	}
-	switch r.Kind {
-	case "page":
+	switch {
+	case isKind(r.Kind, kindPage):
 		if pageFn == nil {
 			resp.Error = "actor: this actor has no Page function"
 			break
 		}
-		p, err := pageFn(&r)
+		p, err := pageFn(r)
 		switch {
 		case err != nil:
 			resp.Error = err.Error()
 		case p == nil:
 			resp.Error = "actor: Page returned no page"
-		default:
+		case p.Error != "":
 			resp = *p
 			resp.Error = ""
+		default:
+			enc.AppendResponse(p)
+			return
 		}
-	case "interpret":
+	case isKind(r.Kind, kindInterpret):
 		if interpretFn == nil {
 			resp.Error = "actor: this actor has no Interpret function"
 			break
 		}
-		m, err := interpretFn(&r)
+		m, err := interpretFn(r)
 		if err != nil {
 			resp.Error = err.Error()
 		} else {
@@ -148,6 +171,37 @@ func dispatch(req []byte, enc *frame.Encoder) {
 		resp.Error = "actor: unknown request kind " + strconv.Quote(r.Kind)
 	}
 	enc.AppendResponse(&resp)
+}
+
+const (
+	kindPage      = "page"
+	kindInterpret = "interpret"
+)
+
+// isKind is s == kind, compared 4 bytes at a time: inside a wasm guest a string comparison
+// through the runtime costs a loop (and a deadline check per iteration).
+func isKind(s, kind string) bool {
+	if len(s) != len(kind) || len(s) < 4 {
+		return s == kind
+	}
+	a, b := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.StringData(kind))
+	n := uintptr(len(s))
+	// the first and last 4 bytes cover both "page" and "interpret" (9 bytes: overlapping
+	// words cover it when n <= 8; longer kinds fall back to ==)
+	if n > 8 {
+		return *(*uint32)(a) == *(*uint32)(b) && *(*uint32)(unsafe.Add(a, 4)) == *(*uint32)(unsafe.Add(b, 4)) &&
+			*(*uint32)(unsafe.Add(a, n-4)) == *(*uint32)(unsafe.Add(b, n-4)) && (n <= 12 || s == kind)
+	}
+	return *(*uint32)(a) == *(*uint32)(b) && *(*uint32)(unsafe.Add(a, n-4)) == *(*uint32)(unsafe.Add(b, n-4))
+}
+
+// decodeJSONRequest decodes the JSON request form (ABI.md 3.1), for actors whose manifest
+// says "encoding": "json".
+func decodeJSONRequest(req []byte, r *Request) error {
+	if err := json.Unmarshal(req, r); err != nil {
+		return errors.New("actor: malformed JSON request: " + err.Error())
+	}
+	return nil
 }
 
 // Retrieve returns up to k passages of the RAG index nearest to query, restricted to a

@@ -57,9 +57,13 @@ func gibseyAlloc(size int32) int32 {
 	if size < 1 {
 		size = 1
 	}
-	// a fresh block every call: the request's strings share it (frame.DecodeRequestNoCopy),
-	// so it must never be written again once handed to the voice
-	reqBuf = make([]byte, size)
+	// one block, reused while it is large enough: the request's strings share it
+	// (frame.DecodeRequestNoCopy), which is why a Request's strings are valid only during the
+	// call. A fresh block per call would cost an allocation (and GC work) per request.
+	if int(size) > cap(reqBuf) {
+		reqBuf = make([]byte, size+size/4)
+	}
+	reqBuf = reqBuf[:size]
 	return int32(uintptr(unsafe.Pointer(&reqBuf[0])))
 }
 

@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -175,5 +176,58 @@ func TestNoCopyDecodingSharesTheMessage(t *testing.T) {
 	}
 	if copied.ParentText != in.ParentText {
 		t.Fatal("DecodeRequest's strings changed with the message")
+	}
+}
+
+// TestSmallIntMatchesUvarint checks the loop-free int decoder against encoding every width of
+// varint, and that it refuses values that do not fill their bytes exactly.
+func TestSmallIntMatchesUvarint(t *testing.T) {
+	for _, n := range []int64{0, 1, -1, 63, -64, 64, 1 << 13, -(1 << 20), 1764806400000, -1764806400000, 1 << 48, 1<<55 - 1, 1 << 56, math.MaxInt64, math.MinInt64} {
+		v := AppendUvarint(nil, zigzag(n))
+		got, ok := smallInt(v)
+		if !ok || got != n {
+			t.Errorf("smallInt(%x) = %d, %v; want %d", v, got, ok, n)
+		}
+		if len(v) > 1 {
+			if _, ok := smallInt(v[:len(v)-1]); ok {
+				t.Errorf("smallInt accepted a truncated varint %x", v[:len(v)-1])
+			}
+		}
+		if _, ok := smallInt(append(append([]byte(nil), v...), 0)); ok {
+			t.Errorf("smallInt accepted %x with a trailing byte", v)
+		}
+	}
+	if _, ok := smallInt(nil); ok {
+		t.Error("smallInt accepted an empty value")
+	}
+}
+
+// TestNoCopyDecoderAgreesOnDamagedMessages feeds the flat no-copy decoder every truncation and
+// many byte flips of a request, and checks it agrees with the general decoder (same fields, or
+// both refuse) and never panics.
+func TestNoCopyDecoderAgreesOnDamagedMessages(t *testing.T) {
+	in := Request{Kind: "page", EventID: "e", TSMillis: 1764806400000, CharacterID: "london-fox", SectionID: 300,
+		ParentText: strings.Repeat("x", 200), Symbols: []string{"a", ""}, RecentPages: []PageRef{{PageID: "p", SectionID: 2, Text: "t"}}, Attempt: 2}
+	var e Encoder
+	e.AppendRequest(&in)
+	msg := append([]byte(nil), e.Bytes()...)
+	check := func(m []byte) {
+		t.Helper()
+		var a, b Request
+		errA := DecodeRequest(m, &a)
+		errB := DecodeRequestNoCopy(append([]byte(nil), m...), &b)
+		if (errA == nil) != (errB == nil) || (errA == nil && !reflect.DeepEqual(a, b)) {
+			t.Fatalf("decoders disagree on %x: %v / %v\n%+v\n%+v", m, errA, errB, a, b)
+		}
+	}
+	for n := 0; n <= len(msg); n++ {
+		check(msg[:n])
+	}
+	for i := 2; i < len(msg); i++ {
+		for _, x := range []byte{0x00, 0x01, 0x7f, 0x80, 0xff} {
+			m := append([]byte(nil), msg...)
+			m[i] = x
+			check(m)
+		}
 	}
 }

@@ -132,9 +132,15 @@ func (e *Encoder) AppendRequest(r *Request) {
 func DecodeRequest(msg []byte, r *Request) error { return decodeRequest(msg, r, false) }
 
 // DecodeRequestNoCopy decodes a whole 'Q' message whose strings share msg's memory: no
-// allocation per field, and no function call per field either (inside a wasm guest run with a
-// deadline, every call and loop iteration costs a check, so this is written flat). msg must
-// never change afterwards.
+// allocation per field (repeated fields are appended to r.Symbols and r.RecentPages, reusing
+// their capacity). msg must not change while r is in use.
+//
+// It is written for WebAssembly guests run with a deadline: wazero then checks the deadline
+// at every loop header, and Go's wasm backend turns every taken jump (a loop iteration, a
+// non-fallthrough branch, a switch case) into a pass through its function's entry loop, so
+// each one costs a trip out to the host (tens of ns). The decoder is therefore one flat loop
+// driven by a table (tag -> field kind and offset in Request) instead of a switch, with
+// one- and two-byte varints decoded without a loop and no function call per field.
 func DecodeRequestNoCopy(msg []byte, r *Request) error {
 	if len(msg) < 2 || msg[0] != Magic || msg[1] != KindRequest {
 		_, err := Body(msg, KindRequest)
@@ -142,120 +148,223 @@ func DecodeRequestNoCopy(msg []byte, r *Request) error {
 	}
 	b := msg[2:]
 	n := len(b)
-	i := 0
-	for i < n {
-		// tag and length: one or two bytes each in practice; longer ones take the slow path
-		var tag, l uint64
-		if c := b[i]; c < 0x80 {
-			tag, i = uint64(c), i+1
-		} else {
-			x, w := Uvarint(b[i:])
-			if w == 0 {
-				return errMalformedRequest
+	base := unsafe.Pointer(r)
+	for i := 0; i < n; {
+		// The common path (one-byte tag and length, a string field) is the "then" of every
+		// if, ending at the loop's back edge, so that the compiler lays it out as straight
+		// fallthrough code: in Go's wasm output every taken jump passes through the
+		// function's entry loop, and so through a deadline check. Everything else goes
+		// through decodeField.
+		if i+1 < n {
+			if tag, l := uint64(b[i]), uint64(b[i+1]); tag|l < 0x80 {
+				if l <= uint64(n-i-2) {
+					f := &requestFields[tag]
+					if f.kind == fieldString {
+						*(*string)(unsafe.Add(base, f.off)) = aliasStr(b[i+2 : i+2+int(l)])
+						i += 2 + int(l)
+						continue
+					}
+					if f.kind == fieldSymbol {
+						r.Symbols = append(r.Symbols, aliasStr(b[i+2:i+2+int(l)]))
+						i += 2 + int(l)
+						continue
+					}
+				}
 			}
-			tag, i = x, i+w
 		}
-		if i >= n {
+		var ok bool
+		if i, ok = r.decodeField(b, i); !ok {
 			return errMalformedRequest
 		}
-		if c := b[i]; c < 0x80 {
-			l, i = uint64(c), i+1
-		} else if i+1 < n && b[i+1] < 0x80 {
-			l, i = uint64(c&0x7f)|uint64(b[i+1])<<7, i+2
+	}
+	return nil
+}
+
+// decodeField decodes the field at b[i:] in general (any varint, any kind) and returns the
+// offset of the next one.
+func (r *Request) decodeField(b []byte, i int) (int, bool) {
+	tag, w := uint64(b[i]), 1
+	if tag >= 0x80 {
+		tag, w = Uvarint(b[i:])
+	}
+	if w == 0 || tag == 0 || tag > 1<<20 { // as Decoder.Next
+		return 0, false
+	}
+	i += w
+	if i >= len(b) {
+		return 0, false
+	}
+	l := uint64(b[i])
+	switch {
+	case l < 0x80:
+		w = 1
+	case i+1 < len(b) && b[i+1] < 0x80:
+		l, w = l&0x7f|uint64(b[i+1])<<7, 2
+	default:
+		l, w = Uvarint(b[i:])
+	}
+	if w == 0 || l > uint64(len(b)-i-w) {
+		return 0, false
+	}
+	i += w
+	v := b[i : i+int(l)]
+	i += int(l)
+	f := &requestFields[min(tag, 127)] // tags past the table are unknown: skipped
+	switch f.kind {
+	case fieldString:
+		*(*string)(unsafe.Add(unsafe.Pointer(r), f.off)) = aliasStr(v)
+	case fieldInt:
+		x, ok := smallInt(v)
+		if !ok {
+			return 0, false
+		}
+		p := unsafe.Add(unsafe.Pointer(r), f.off)
+		if f.size == 8 {
+			*(*int64)(p) = x
+		} else {
+			*(*int)(p) = int(x)
+		}
+	case fieldSymbol:
+		r.Symbols = append(r.Symbols, aliasStr(v))
+	case fieldPageRef:
+		r.RecentPages = append(r.RecentPages, PageRef{})
+		if !decodePageRefNoCopy(v, &r.RecentPages[len(r.RecentPages)-1]) {
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// Kinds of request fields, for the decoding tables.
+const (
+	fieldSkip = iota
+	fieldString
+	fieldInt
+	fieldSymbol
+	fieldPageRef
+)
+
+type fieldInfo struct {
+	kind uint8
+	size uint8 // of an int field: 8 (int64) or the size of int
+	off  uintptr
+}
+
+func strField(off uintptr) fieldInfo { return fieldInfo{kind: fieldString, off: off} }
+func intField(off, size uintptr) fieldInfo {
+	return fieldInfo{kind: fieldInt, size: uint8(size), off: off}
+}
+
+// requestFields maps a request tag (ABI.md 3.3) to its field of Request.
+var requestFields = [128]fieldInfo{
+	1:  strField(unsafe.Offsetof(Request{}.Kind)),
+	2:  strField(unsafe.Offsetof(Request{}.EventID)),
+	3:  strField(unsafe.Offsetof(Request{}.SessionID)),
+	4:  intField(unsafe.Offsetof(Request{}.TSMillis), unsafe.Sizeof(Request{}.TSMillis)),
+	5:  strField(unsafe.Offsetof(Request{}.Actor)),
+	10: strField(unsafe.Offsetof(Request{}.RequestID)),
+	11: strField(unsafe.Offsetof(Request{}.CauseEventID)),
+	12: strField(unsafe.Offsetof(Request{}.CauseType)),
+	13: strField(unsafe.Offsetof(Request{}.Voice)),
+	14: strField(unsafe.Offsetof(Request{}.CharacterID)),
+	15: intField(unsafe.Offsetof(Request{}.SectionID), unsafe.Sizeof(Request{}.SectionID)),
+	16: strField(unsafe.Offsetof(Request{}.SymbolID)),
+	17: strField(unsafe.Offsetof(Request{}.Orientation)),
+	18: strField(unsafe.Offsetof(Request{}.Prompt)),
+	19: {kind: fieldSymbol},
+	20: strField(unsafe.Offsetof(Request{}.Meaning)),
+	21: strField(unsafe.Offsetof(Request{}.ParentPageID)),
+	22: strField(unsafe.Offsetof(Request{}.ParentText)),
+	23: {kind: fieldPageRef},
+	24: intField(unsafe.Offsetof(Request{}.Attempt), unsafe.Sizeof(Request{}.Attempt)),
+}
+
+// pageRefFields maps a PageRef tag to its field.
+var pageRefFields = [128]fieldInfo{
+	1: strField(unsafe.Offsetof(PageRef{}.PageID)),
+	2: strField(unsafe.Offsetof(PageRef{}.CharacterID)),
+	3: intField(unsafe.Offsetof(PageRef{}.SectionID), unsafe.Sizeof(PageRef{}.SectionID)),
+	4: strField(unsafe.Offsetof(PageRef{}.Title)),
+	5: strField(unsafe.Offsetof(PageRef{}.Text)),
+}
+
+// decodePageRefNoCopy decodes a PageRef record into p (strings share b), flat like
+// DecodeRequestNoCopy.
+func decodePageRefNoCopy(b []byte, p *PageRef) bool {
+	n := len(b)
+	base := unsafe.Pointer(p)
+	for i := 0; i < n; {
+		tag := uint64(b[i])
+		if tag >= 0x80 {
+			x, w := Uvarint(b[i:])
+			if w == 0 || x > 1<<20 {
+				return false
+			}
+			tag, i = min(x, 127), i+w-1
+		}
+		i++
+		if i >= n || tag == 0 {
+			return false
+		}
+		l := uint64(b[i])
+		if l < 0x80 {
+			i++
 		} else {
 			x, w := Uvarint(b[i:])
 			if w == 0 {
-				return errMalformedRequest
+				return false
 			}
 			l, i = x, i+w
 		}
 		if l > uint64(n-i) {
-			return errMalformedRequest
+			return false
 		}
 		v := b[i : i+int(l)]
 		i += int(l)
-		switch tag {
-		case 1:
-			r.Kind = aliasStr(v)
-		case 2:
-			r.EventID = aliasStr(v)
-		case 3:
-			r.SessionID = aliasStr(v)
-		case 4:
+		f := &pageRefFields[tag&127]
+		switch f.kind {
+		case fieldString:
+			*(*string)(unsafe.Add(base, f.off)) = aliasStr(v)
+		case fieldInt:
 			x, ok := smallInt(v)
 			if !ok {
-				return errMalformedRequest
+				return false
 			}
-			r.TSMillis = x
-		case 5:
-			r.Actor = aliasStr(v)
-		case 10:
-			r.RequestID = aliasStr(v)
-		case 11:
-			r.CauseEventID = aliasStr(v)
-		case 12:
-			r.CauseType = aliasStr(v)
-		case 13:
-			r.Voice = aliasStr(v)
-		case 14:
-			r.CharacterID = aliasStr(v)
-		case 15:
-			x, ok := smallInt(v)
-			if !ok {
-				return errMalformedRequest
-			}
-			r.SectionID = int(x)
-		case 16:
-			r.SymbolID = aliasStr(v)
-		case 17:
-			r.Orientation = aliasStr(v)
-		case 18:
-			r.Prompt = aliasStr(v)
-		case 19:
-			r.Symbols = append(r.Symbols, aliasStr(v))
-		case 20:
-			r.Meaning = aliasStr(v)
-		case 21:
-			r.ParentPageID = aliasStr(v)
-		case 22:
-			r.ParentText = aliasStr(v)
-		case 23:
-			p, err := decodePageRef(v, true)
-			if err != nil {
-				return err
-			}
-			r.RecentPages = append(r.RecentPages, p)
-		case 24:
-			x, ok := smallInt(v)
-			if !ok {
-				return errMalformedRequest
-			}
-			r.Attempt = int(x)
+			*(*int)(unsafe.Add(base, f.off)) = int(x)
 		}
 	}
-	return nil
+	return true
 }
 
 var errMalformedRequest = errors.New("frame: request: malformed field")
 
 func aliasStr(v []byte) string { return unsafe.String(unsafe.SliceData(v), len(v)) }
 
-// smallInt decodes a zig-zag int value without a loop when it is short (always, in practice).
+// smallInt decodes a zig-zag int value (a varint filling v exactly) without a loop when it is
+// at most 8 bytes long, which covers every int of the ABI in practice (a millisecond
+// timestamp takes 6): the bytes are loaded as one word, checked and compacted with shifts.
 func smallInt(v []byte) (int64, bool) {
-	var u uint64
-	switch {
-	case len(v) == 1 && v[0] < 0x80:
-		u = uint64(v[0])
-	case len(v) == 2 && v[0] >= 0x80 && v[1] < 0x80:
-		u = uint64(v[0]&0x7f) | uint64(v[1])<<7
-	default:
+	n := len(v)
+	if n == 0 || n > 8 {
 		x, w := Uvarint(v)
-		if w == 0 || w != len(v) {
+		if w == 0 || w != n {
 			return 0, false
 		}
-		u = x
+		return unzigzag(x), true
 	}
-	return int64(u>>1) ^ -int64(u&1), true
+	var a [8]byte
+	copy(a[:], v)
+	x := uint64(a[0]) | uint64(a[1])<<8 | uint64(a[2])<<16 | uint64(a[3])<<24 |
+		uint64(a[4])<<32 | uint64(a[5])<<40 | uint64(a[6])<<48 | uint64(a[7])<<56
+	// every byte but the last has its high bit set, the last has it clear
+	want := uint64(0x8080808080808080) >> (64 - 8*uint(n-1)) // n-1 continuation bits (0 when n is 1)
+	if x&(0x8080808080808080>>(64-8*uint(n))) != want {
+		return 0, false
+	}
+	x &^= 0x8080808080808080
+	u := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14) | x>>3&(0x7f<<21) |
+		x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42) | x>>7&(0x7f<<49)
+	return unzigzag(u), true
 }
 
 func decodePageRef(v []byte, alias bool) (PageRef, error) {
@@ -356,11 +465,27 @@ func decodeRequest(msg []byte, r *Request, alias bool) error { // alias: see Dec
 	return nil
 }
 
-// AppendResponse encodes r as a whole 'R' message appended to e.
+// AppendResponse encodes r as a whole 'R' message appended to e. It makes room once and
+// writes the common fields without a call per field (see DecodeRequestNoCopy for why that
+// matters inside a guest).
 func (e *Encoder) AppendResponse(r *Response) {
-	e.Message(KindResponse)
-	e.String(1, r.Title)
-	e.String(2, r.Text)
+	need := 2 + len(r.Title) + len(r.Text) + len(r.Meaning) + len(r.Error) + len(r.Generator) + 5*6
+	for i := range r.Sources {
+		s := &r.Sources[i]
+		need += 6*6 + 20 + len(s.PassageID) + len(s.CharacterID) + len(s.Excerpt) + len(s.Generated)
+	}
+	b := e.buf
+	if cap(b)-len(b) < need {
+		b = append(b[:cap(b)], make([]byte, need+len(b)-cap(b))...)[:len(b)]
+	}
+	b = append(b, Magic, KindResponse)
+	if r.Title != "" {
+		b = putString(b, 1, r.Title)
+	}
+	if r.Text != "" {
+		b = putString(b, 2, r.Text)
+	}
+	e.buf = b
 	for i := range r.Sources {
 		s := &r.Sources[i]
 		m := e.Begin(3)
@@ -372,9 +497,31 @@ func (e *Encoder) AppendResponse(r *Response) {
 		e.String(6, s.Generated)
 		e.End(m)
 	}
-	e.String(4, r.Meaning)
-	e.String(5, r.Error)
-	e.String(6, r.Generator)
+	b = e.buf
+	if r.Meaning != "" {
+		b = putString(b, 4, r.Meaning)
+	}
+	if r.Error != "" {
+		b = putString(b, 5, r.Error)
+	}
+	if r.Generator != "" {
+		b = putString(b, 6, r.Generator)
+	}
+	e.buf = b
+}
+
+// putString appends a string field with a one-byte tag, its length without a loop when it
+// is under 16 KiB.
+func putString(b []byte, tag byte, s string) []byte {
+	switch n := len(s); {
+	case n < 0x80:
+		b = append(b, tag, byte(n))
+	case n < 0x4000:
+		b = append(b, tag, byte(n)|0x80, byte(n>>7))
+	default:
+		b = AppendUvarint(append(b, tag), uint64(n))
+	}
+	return append(b, s...)
 }
 
 // DecodeResponse decodes a whole 'R' message.

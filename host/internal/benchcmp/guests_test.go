@@ -2,12 +2,18 @@ package benchcmp
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/gibsey/gibsey/host/actors"
 	"github.com/gibsey/gibsey/host/authoring"
+	"github.com/gibsey/gibsey/host/event"
 	"github.com/gibsey/gibsey/host/internal/wasmbuild"
 	"github.com/gibsey/gibsey/sdk/frame"
 )
@@ -56,6 +62,51 @@ type variant struct {
 	enc  string
 	call func(req []byte) ([]byte, error)
 	size int // module size in bytes (0 for native)
+	// gen, when set, takes the request itself rather than its encoding (the call through
+	// host/actors, which encodes the request and decodes the response on the host side)
+	gen func(r *frame.Request) (title, text string, err error)
+}
+
+// Names of the native baselines (the ratios' denominators).
+const (
+	nameNativeFrame = "native Go, sdk/frame"
+	nameNativeJSON  = "native Go, encoding/json (naive)"
+)
+
+// actorsRuntime installs the Go SDK guest in a host/actors.Runtime (the host's own call path:
+// instance pool, deadline, memory and output limits, request encoding, response decoding and
+// checks) and returns a function that asks it for a page.
+func actorsRuntime(t testing.TB, wasm []byte) func(r *frame.Request) (string, string, error) {
+	t.Helper()
+	ctx := context.Background()
+	rt, err := actors.New(ctx, actors.Config{PoolSize: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	m := actors.Manifest{
+		Name: "bench", Version: "bench", Voice: "bench", Handles: []string{"page"},
+		SelfTest: json.RawMessage(`{"kind":"page","voice":"bench","character_id":"london-fox","section_id":1,"orientation":"N"}`),
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Install(ctx, wasm, m); err != nil {
+		t.Fatalf("install the Go SDK guest in actors.Runtime: %v", err)
+	}
+	return func(r *frame.Request) (string, string, error) {
+		c := actors.Call{EventID: r.EventID, SessionID: r.SessionID, TS: time.UnixMilli(r.TSMillis), Request: event.PageRequest{
+			RequestID: r.RequestID, CauseEventID: r.CauseEventID, CauseType: r.CauseType, Voice: r.Voice,
+			CharacterID: r.CharacterID, SectionID: r.SectionID, SymbolID: r.SymbolID, Orientation: r.Orientation,
+			Prompt: r.Prompt, Symbols: r.Symbols, Meaning: r.Meaning, ParentPageID: r.ParentPageID,
+			ParentText: r.ParentText, Attempt: r.Attempt,
+		}}
+		for _, p := range r.RecentPages {
+			c.Request.RecentPages = append(c.Request.RecentPages, event.PageRef{PageID: p.PageID, CharacterID: p.CharacterID, SectionID: p.SectionID, Title: p.Title, Text: p.Text})
+		}
+		res, err := rt.Generate(ctx, "bench", c)
+		return res.Title, res.Text, err
+	}
 }
 
 // modules are the compiled wasm modules of the guests, for the compile/instantiate table.
@@ -124,19 +175,23 @@ func setup(t testing.TB) ([]variant, []module) {
 		t.Fatal(err)
 	}
 
+	rtActors := actorsRuntime(t, goSDK)
+
 	var enc frame.Encoder
 	call := func(g *Guest) func([]byte) ([]byte, error) {
 		return func(req []byte) ([]byte, error) { return g.Call(ctx, req) }
 	}
 	vs := []variant{
-		{name: "native Go, frame (sdk/frame)", enc: "frame", call: func(req []byte) ([]byte, error) { return NativeFrame(req, &enc) }},
-		{name: "native Go, encoding/json", enc: "json", call: NativeJSON},
-		{name: "raw wazero call, copy only", enc: "raw", call: call(gRaw), size: len(raw)},
-		{name: "Go SDK guest, frame", enc: "frame", call: call(gSDK), size: len(goSDK)},
-		{name: "Go guest, encoding/json, no SDK", enc: "json", call: call(gJSON), size: len(goJSON)},
-		{name: "AssemblyScript SDK guest, frame", enc: "frame", call: call(gAS), size: len(as)},
-		{name: "AssemblyScript SDK guest, JSON", enc: "json", call: call(gAS), size: len(as)},
-		{name: "Extism (go-sdk + go-pdk), encoding/json", enc: "json", call: func(req []byte) ([]byte, error) { return x.Call(ctx, req) }, size: len(ext)},
+		{name: nameNativeFrame, enc: "frame", call: func(req []byte) ([]byte, error) { return NativeFrame(req, &enc) }},
+		{name: nameNativeJSON, enc: "json", call: NativeJSON},
+		{name: "raw wazero call, copy only (no work)", enc: "raw", call: call(gRaw), size: len(raw)},
+		{name: "Go SDK guest, frame request", enc: "frame", call: call(gSDK), size: len(goSDK)},
+		{name: "Go SDK guest, JSON request", enc: "json", call: call(gSDK), size: len(goSDK)},
+		{name: "Go SDK guest via actors.Runtime.Generate", enc: "frame", gen: rtActors, size: len(goSDK)},
+		{name: "Go guest, encoding/json, no SDK (naive)", enc: "json", call: call(gJSON), size: len(goJSON)},
+		{name: "AssemblyScript SDK guest, frame request", enc: "frame", call: call(gAS), size: len(as)},
+		{name: "AssemblyScript SDK guest, JSON request", enc: "json", call: call(gAS), size: len(as)},
+		{name: "Extism go-sdk + go-pdk guest, encoding/json", enc: "json", call: func(req []byte) ([]byte, error) { return x.Call(ctx, req) }, size: len(ext)},
 		{name: "Go SDK guest, frame, no deadline check*", enc: "frame", call: call(gSDKFast), size: len(goSDK)},
 		{name: "AS SDK guest, frame, no deadline check*", enc: "frame", call: call(gASFast), size: len(as)},
 	}
@@ -170,6 +225,17 @@ func TestBenchGuestsAgree(t *testing.T) {
 			t.Fatalf("native work (codec only %v): %q, %d bytes", tc.codecOnly, wantTitle, len(wantText))
 		}
 		for _, v := range vs {
+			if v.gen != nil {
+				title, text, err := v.gen(r)
+				if err != nil {
+					t.Fatalf("%s, %d bytes: %v", v.name, size, err)
+				}
+				if title != wantTitle || text != wantText {
+					t.Errorf("%s, %d bytes (codec only %v): page differs from native Go: title %q, text %d bytes, want %d bytes",
+						v.name, size, tc.codecOnly, title, len(text), len(wantText))
+				}
+				continue
+			}
 			if v.enc == "raw" {
 				out, err := v.call(reqs["frame"])
 				if err != nil || string(out) != string(reqs["frame"]) {
