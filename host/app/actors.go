@@ -24,14 +24,16 @@ func (a *App) openActors(ctx context.Context) error {
 	}
 	a.Actors = rt
 	if err := rt.LoadDir(ctx, a.cfg.PluginsDir); err != nil {
-		return fmt.Errorf("actors in %s: %w", a.cfg.PluginsDir, err)
+		// A refused actor is not fatal: the others serve, the refusal is on /actors and in
+		// the log (a refused version dropped in while running is handled the same way).
+		a.Log.Warn("some actors were refused", "dir", a.cfg.PluginsDir, "err", err)
 	}
 	if !rt.ForVoice("page") {
 		return fmt.Errorf("actors in %s: no PageGenerator (an actor with voice \"page\"); run `make build` to build the built-in actors", a.cfg.PluginsDir)
 	}
 	for _, v := range a.cfg.Voices {
 		if !rt.ForVoice(v) {
-			a.Log.Warn("no actor answers this voice yet; its requests wait in the dead-letter queue until one is installed", "voice", v)
+			a.Log.Warn("no actor answers this voice yet: its requests are dead-lettered until one is installed", "voice", v)
 		}
 	}
 	return nil

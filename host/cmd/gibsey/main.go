@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,31 +67,12 @@ type flags struct {
 	logLevel                          string
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv("GIBSEY_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
-		return v
-	}
-	return def
-}
-
 func newFlags(name string, stderr io.Writer) *flags {
 	f := &flags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(stderr)
-	s := func(p *string, n, def, help string) { f.fs.StringVar(p, n, env(n, def), help) }
-	i := func(p *int, n string, def int, help string) {
-		v, err := strconv.Atoi(env(n, strconv.Itoa(def)))
-		if err != nil {
-			v = def
-		}
-		f.fs.IntVar(p, n, v, help)
-	}
-	b := func(p *bool, n string, def bool, help string) {
-		v, err := strconv.ParseBool(env(n, strconv.FormatBool(def)))
-		if err != nil {
-			v = def
-		}
-		f.fs.BoolVar(p, n, v, help)
-	}
+	s := func(p *string, n, def, help string) { f.fs.StringVar(p, n, def, help) }
+	i := func(p *int, n string, def int, help string) { f.fs.IntVar(p, n, def, help) }
+	b := func(p *bool, n string, def bool, help string) { f.fs.BoolVar(p, n, def, help) }
 	c := &f.cfg
 	s(&c.Addr, "addr", "127.0.0.1:8080", "listen address of the reader")
 	s(&c.DataDir, "data", ".data", "data directory (embedded broker and store, compilation cache)")
@@ -126,22 +106,38 @@ func newFlags(name string, stderr io.Writer) *flags {
 	s(&c.AdminToken, "admin-token", "", "bearer token of the admin endpoints (empty: admin disabled)")
 	s(&f.voices, "voices", "commentary", "voices that answer every generated page (comma-separated; empty: none)")
 	i(&c.SnapshotEvery, "snapshot-every", 20, "take a session snapshot every N events")
-	f.fs.DurationVar(&c.Debounce, "debounce", durEnv("debounce", 400*time.Millisecond), "dial debounce window")
+	f.fs.DurationVar(&c.Debounce, "debounce", 400*time.Millisecond, "dial debounce window")
+	s(&c.GroupPrefix, "group-prefix", "gibsey", "prefix of the consumer group names (hosts of one deployment share it; separate deployments on one cluster need their own)")
 	s(&f.allowed, "allowed-hosts", "", "extra origins allowed to POST (comma-separated)")
 	s(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	return f
 }
 
-func durEnv(n string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(env(n, "")); err == nil {
-		return d
-	}
-	return def
-}
-
 func (f *flags) parse(args []string) error {
+	// GIBSEY_* environment variables set the defaults; flags on the command line win.
+	var bad []string
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		name := "GIBSEY_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fl.Value.Set(v); err != nil {
+				bad = append(bad, fmt.Sprintf("%s: invalid value %q: %v", name, v, err))
+			}
+		}
+	})
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
 	if err := f.fs.Parse(args); err != nil {
 		return err
+	}
+	if f.cfg.SnapshotEvery < 1 {
+		return fmt.Errorf("--snapshot-every: must be at least 1, got %d", f.cfg.SnapshotEvery)
+	}
+	if f.cfg.Debounce < 0 || f.cfg.Debounce > 10*time.Second {
+		return fmt.Errorf("--debounce: must be between 0 and 10s, got %s", f.cfg.Debounce)
+	}
+	if f.partitions < 0 || f.replication < 1 {
+		return fmt.Errorf("--kafka-partitions must be >= 0 and --kafka-replication >= 1")
 	}
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(f.fs.Args(), " "))
