@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -226,7 +227,9 @@ func (a *App) startStages() {
 			return err
 		}},
 		{Name: a.group("live-" + event.NewID()[:8]), Topics: []string{event.TopicPageDone}, StartAtEnd: true, Handle: func(ctx context.Context, r *bus.Record) error {
-			a.Hub.Publish(store.FromEnvelope(r.Env, r.Headers))
+			ev := store.FromEnvelope(r.Env, r.Headers)
+			a.awaitStored(ctx, ev)
+			a.Hub.Publish(ev)
 			return nil
 		}},
 	}
@@ -257,6 +260,44 @@ func (a *App) startStages() {
 	}
 }
 
+// liveStoreWait bounds how long the live tail holds a page for the ledger to store it.
+const liveStoreWait = 5 * time.Second
+
+// awaitStored holds a page read by the live tail until the ledger has stored it and the
+// event it answers (at most liveStoreWait), when a reader watches its session. The live
+// tail and the ledger read the topic independently, so the tail is often first; a reader
+// told about a page fetches it (its server-rendered fragment, its answer placement under
+// Receive, "Why this page") from the store, and a page not stored yet is a 404 there. When
+// the store cannot answer, or the ledger is held up for longer, the page goes out anyway:
+// the reader's script falls back to the event's own data.
+func (a *App) awaitStored(ctx context.Context, ev store.StoredEvent) {
+	if a.Hub.Subscribers(ev.SessionID) == 0 {
+		return
+	}
+	ids := []string{ev.EventID}
+	var pd event.PageDone
+	if json.Unmarshal(ev.Payload, &pd) == nil && pd.Provenance.CauseEventID != "" {
+		ids = append(ids, pd.Provenance.CauseEventID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, liveStoreWait)
+	defer cancel()
+	pause := 10 * time.Millisecond
+	for _, id := range ids {
+		for {
+			ok, err := a.Store.HasEvent(ctx, ev.SessionID, id)
+			if err != nil || ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 200*time.Millisecond)
+		}
+	}
+}
+
 // Close stops the stages (committing what is done) and closes everything.
 func (a *App) Close() error {
 	if a.cancel != nil {
@@ -283,7 +324,13 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer a.Close()
-	srv := &http.Server{Addr: a.cfg.Addr, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Open streams (SSE) end when shutdown starts, so that stopping the host never waits
+	// on a reader's open page.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	srv := &http.Server{Addr: a.cfg.Addr, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return streams }}
+	srv.RegisterOnShutdown(endStreams)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
@@ -298,5 +345,9 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		a.Log.Warn("connections still open at shutdown; closing them", "err", err)
+		srv.Close()
+	}
+	return nil
 }
