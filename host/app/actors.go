@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -27,6 +28,11 @@ func (a *App) openActors(ctx context.Context) error {
 		// A refused actor is not fatal: the others serve, the refusal is on /actors and in
 		// the log (a refused version dropped in while running is handled the same way).
 		a.Log.Warn("some actors were refused", "dir", a.cfg.PluginsDir, "err", err)
+	}
+	if dir := a.uploadsDir(); dirExists(dir) {
+		if err := rt.LoadDir(ctx, dir); err != nil {
+			a.Log.Warn("some uploaded actors were refused", "dir", dir, "err", err)
+		}
 	}
 	if !rt.ForVoice("page") {
 		return fmt.Errorf("actors in %s: no PageGenerator (an actor with voice \"page\"); run `make build` to build the built-in actors", a.cfg.PluginsDir)
@@ -80,4 +86,12 @@ func (g actorsGenerator) GeneratePage(ctx context.Context, env event.Envelope, r
 		return runner.Page{}, err
 	}
 	return runner.Page{Title: res.Title, Text: res.Text, Provenance: res.PageProvenance(req, env.EventID)}, nil
+}
+
+// uploadsDir keeps the actors uploaded through the admin endpoint.
+func (a *App) uploadsDir() string { return filepath.Join(a.cfg.DataDir, "actors") }
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }

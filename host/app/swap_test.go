@@ -185,3 +185,45 @@ func TestSwapUnderLoad(t *testing.T) {
 		t.Fatalf("pages came from %d version(s): the swaps did not take effect under load", len(byHash))
 	}
 }
+
+// TestUploadedActorSurvivesRestart: a version uploaded through the admin endpoint is what
+// serves after a restart; after a rollback, the plugins folder's version is.
+func TestUploadedActorSurvivesRestart(t *testing.T) {
+	const token = "restart-token"
+	dir := t.TempDir()
+	ta := startApp(t, embeddedBackend, appOpts{AdminToken: token, DataDir: dir, Quiet: true})
+	wasm, err := os.ReadFile(filepath.Join(ta.Plugins, "commentary.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(filepath.Join(ta.Plugins, "commentary.manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := withCustomSection(wasm, "gibsey-test-version", "kept")
+	if status, body := upload(t, ta, token, "commentary", v, manifest); status != http.StatusOK && status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	ta.stop()
+
+	ta = startApp(t, embeddedBackend, appOpts{AdminToken: token, DataDir: dir, Quiet: true})
+	if info, _ := ta.Actors.Get("commentary"); info.Hash != actors.Hash(v) {
+		t.Fatalf("after a restart commentary serves %s, want the uploaded %s", info.Hash, actors.Hash(v))
+	}
+	req, _ := http.NewRequest(http.MethodPost, ta.URL+"/admin/actors/commentary/rollback", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := ta.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("rollback: %d %s", resp.StatusCode, body)
+	}
+	ta.stop()
+	ta = startApp(t, embeddedBackend, appOpts{AdminToken: token, DataDir: dir, Quiet: true})
+	if info, _ := ta.Actors.Get("commentary"); info.Hash != actors.Hash(wasm) {
+		t.Fatalf("after rollback and restart commentary serves %s, want the plugins folder's %s", info.Hash, actors.Hash(wasm))
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gibsey/gibsey/host/actors"
@@ -20,7 +22,7 @@ func (a *App) newWeb() http.Handler {
 		Publisher:  publisher{a},
 		Cast:       webCast(a),
 		Live:       a.Hub,
-		Actors:     webActors{a.Actors},
+		Actors:     webActors{rt: a.Actors, dir: a.uploadsDir()},
 		Ready:      a.Ready,
 		AdminToken: a.cfg.AdminToken,
 		Logger:     a.Log,
@@ -50,8 +52,13 @@ func webCast(a *App) web.StaticCast {
 	return c
 }
 
-// webActors adapts the actor runtime to the actors page and the admin endpoints.
-type webActors struct{ rt *actors.Runtime }
+// webActors adapts the actor runtime to the actors page and the admin endpoints. Accepted
+// uploads are kept in dir (DATA/actors) and installed again at startup, after the plugins
+// folder, so that a restart serves what was serving.
+type webActors struct {
+	rt  *actors.Runtime
+	dir string
+}
 
 func (w webActors) List() []web.ActorInfo {
 	var out []web.ActorInfo
@@ -82,11 +89,22 @@ func (w webActors) Upload(ctx context.Context, name string, wasm, manifest []byt
 	if err != nil {
 		return web.ActorInfo{}, err
 	}
+	if w.dir != "" {
+		if err := keepUpload(w.dir, m.Name, wasm, manifest); err != nil {
+			return toWeb(i), fmt.Errorf("installed, but not kept for restarts: %w", err)
+		}
+	}
 	return toWeb(i), nil
 }
 
 func (w webActors) Rollback(ctx context.Context, name string) (web.ActorInfo, error) {
 	i, err := w.rt.Rollback(ctx, name)
+	if err == nil && w.dir != "" {
+		// The kept upload is no longer what serves: a restart goes back to the plugins
+		// folder's version of the actor.
+		os.Remove(filepath.Join(w.dir, name+".wasm"))
+		os.Remove(filepath.Join(w.dir, name+".manifest.json"))
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "unknown") || strings.Contains(err.Error(), "no actor") {
 			return web.ActorInfo{}, fmt.Errorf("%w: %v", web.ErrNotFound, err)
@@ -94,6 +112,26 @@ func (w webActors) Rollback(ctx context.Context, name string) (web.ActorInfo, er
 		return web.ActorInfo{}, err
 	}
 	return toWeb(i), nil
+}
+
+// keepUpload writes an accepted upload where startup finds it (manifest last, atomically).
+func keepUpload(dir, name string, wasm, manifest []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		file string
+		data []byte
+	}{{name + ".wasm", wasm}, {name + ".manifest.json", manifest}} {
+		tmp := filepath.Join(dir, "."+f.file+".tmp")
+		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, f.file)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fold builds the snapshot state of a session for the ledger.
