@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 CORPUS ?= examples/corpus
-DATA ?= .data/$(notdir $(abspath $(CORPUS)))
+DATA ?= .data/$(subst /,_,$(patsubst /%,%,$(abspath $(CORPUS))))
 ADDR ?= 127.0.0.1:8080
 TEMPL_VERSION := v0.3.1118
 BUILD := .build
