@@ -114,7 +114,7 @@ func cmdNew(args []string, stdout, stderr io.Writer) error {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "  %s\n", filepath.Base(f))
 	}
-	fmt.Fprintf(stdout, "next:\n  gibsey actor build %s\n  gibsey actor run %s --event examples/events/page-request.json\n",
+	fmt.Fprintf(stdout, "next:\n  bin/gibsey actor build %s\n  bin/gibsey actor run %s --event examples/events/page-request.json\n",
 		d, filepath.Join(d, pos[0]+".wasm"))
 	return nil
 }

@@ -32,6 +32,10 @@ func Scaffold(o NewOptions) ([]string, error) {
 	if !voiceNameRE.MatchString(o.Name) {
 		return nil, fmt.Errorf("voice name %q: use lower-case letters, digits, - and _ (at most 63, starting with a letter or digit)", o.Name)
 	}
+	switch o.Name {
+	case "page", "pagegen", "symbols", "analyst", "commentary":
+		return nil, fmt.Errorf("voice name %q belongs to a built-in actor; choose another name", o.Name)
+	}
 	if o.Lang != "go" && o.Lang != "as" {
 		return nil, fmt.Errorf("--lang %q: want go or as", o.Lang)
 	}
