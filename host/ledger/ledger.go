@@ -11,8 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gibsey/gibsey/host/event"
@@ -40,6 +42,18 @@ type Ledger struct {
 	// embeddings_ref.
 	Index  func(ctx context.Context, p event.PageDone) (string, error)
 	Logger *slog.Logger
+
+	// locks serialise the snapshot work of a session (the stage handles several
+	// partitions at once, and one session's events come from several topics).
+	locks [64]sync.Mutex
+}
+
+func (l *Ledger) lock(sessionID string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(sessionID))
+	m := &l.locks[h.Sum32()%uint32(len(l.locks))]
+	m.Lock()
+	return m.Unlock
 }
 
 func (l *Ledger) storeErr(op string, err error) error {
@@ -70,8 +84,52 @@ func (l *Ledger) Handle(ctx context.Context, env event.Envelope, headers map[str
 	case event.TypeSnapshot:
 		return l.snapshot(ctx, env.SessionID, 1)
 	}
+	if appended && l.Fold != nil {
+		// Topics are read in parallel, so an event can be stored after a later one that a
+		// snapshot already covers: resuming (snapshot + events after its cursor) would miss
+		// it. Then the snapshot is rebuilt from the whole log.
+		if err := l.refold(ctx, env); err != nil {
+			return err
+		}
+	}
 	if appended && l.SnapshotEvery > 0 {
 		return l.snapshot(ctx, env.SessionID, l.SnapshotEvery)
+	}
+	return nil
+}
+
+// refold rebuilds the session's latest snapshot when env sorts at or before it.
+func (l *Ledger) refold(ctx context.Context, env event.Envelope) error {
+	defer l.lock(env.SessionID)()
+	s, err := l.Store.LatestSnapshot(ctx, env.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return l.storeErr("latest snapshot", err)
+	}
+	// Snapshot times are kept to the millisecond: compare with that margin.
+	if env.TS.After(s.LastEventTS.Add(store.TimeResolution)) {
+		return nil
+	}
+	evs, err := l.Store.Events(ctx, env.SessionID, "")
+	if err != nil {
+		return l.storeErr("read events", err)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	state, err := l.Fold(nil, evs)
+	if err != nil {
+		return fmt.Errorf("ledger: fold session %s: %w", env.SessionID, err)
+	}
+	last := evs[len(evs)-1]
+	ts := s.TS
+	if last.TS.After(ts) {
+		ts = last.TS
+	}
+	if err := l.Store.PutSnapshot(ctx, store.Snapshot{SessionID: env.SessionID, TS: ts, UIState: state, LastEventTS: last.TS, Cursor: last.EventID}); err != nil {
+		return l.storeErr("put snapshot", err)
 	}
 	return nil
 }
@@ -115,6 +173,7 @@ func (l *Ledger) snapshot(ctx context.Context, sessionID string, min int) error 
 	if l.Fold == nil {
 		return nil
 	}
+	defer l.lock(sessionID)()
 	var prev *store.Snapshot
 	cursor := ""
 	s, err := l.Store.LatestSnapshot(ctx, sessionID)
