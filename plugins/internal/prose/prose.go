@@ -71,6 +71,17 @@ func init() {
 	}
 }
 
+// IsStopword reports whether the lower-case word w is too common to carry meaning.
+func IsStopword(w string) bool { return stop[w] || shortStop[w] }
+
+var shortStop = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`the and but for not you are was who why how what does did has had her his its our she him they them this that with from into about tell is of to in on at by be do an a me my we it`) {
+		shortStop[w] = true
+	}
+}
+
 // Keywords returns up to n frequent content words (at least 5 letters, not stopwords) of the
 // texts, most frequent first, ties alphabetical.
 func Keywords(texts []string, n int) []string {
@@ -100,23 +111,102 @@ func Keywords(texts []string, n int) []string {
 	return words
 }
 
-// Name turns a character id (london-fox) into a name (London Fox).
+// Names are the characters of the Gibsey corpus as the corpus names them, by id (the sample
+// corpus in examples/corpus uses the same ids and names). Ids not listed are named by Name's
+// title-casing.
+var Names = map[string]string{
+	"an-author":          "an author",
+	"london-fox":         "London Fox",
+	"glyph-marrow":       "Glyph Marrow",
+	"phillip-bafflemint": "Phillip Bafflemint",
+	"jacklyn-variance":   "Jacklyn Variance",
+	"oren-progresso":     "Oren Progresso",
+	"old-natalie":        "Old Natalie Weissman",
+	"princhetta":         "Princhetta",
+	"cop-e-right":        "Cop-E-Right",
+	"new-natalie":        "New Natalie Weissman",
+	"arieol-owlist":      "Arieol Owlist",
+	"jack-parlance":      "Jack Parlance",
+	"manny-valentinas":   "Manny Valentinas",
+	"shamrock-stillman":  "Shamrock Stillman",
+	"todd-fishbone":      "Todd Fishbone",
+	"the-author":         "The Author",
+}
+
+// Name is the name of the character with the given id: the corpus's own name when known
+// (london-fox → London Fox, cop-e-right → Cop-E-Right), else the id's words title-cased.
 func Name(id string) string {
+	id = strings.TrimSpace(id)
 	if id == "" {
 		return "Someone"
 	}
-	parts := strings.Split(id, "-")
+	if n, ok := Names[id]; ok {
+		return n
+	}
+	parts := strings.FieldsFunc(id, func(r rune) bool { return r == '-' || r == '_' || r == ' ' })
 	for i, p := range parts {
-		if p == "" {
-			continue
-		}
 		r, size := utf8.DecodeRuneInString(p)
-		if i > 0 && (p == "e" || p == "of" || p == "the") {
-			continue
-		}
 		parts[i] = string(unicode.ToUpper(r)) + p[size:]
 	}
+	if len(parts) == 0 {
+		return "Someone"
+	}
 	return strings.Join(parts, " ")
+}
+
+// Possessive is name + "'s" (name + "'" when it ends in s).
+func Possessive(name string) string {
+	if strings.HasSuffix(name, "s") {
+		return name + "'"
+	}
+	return name + "'s"
+}
+
+// Mentioned returns the id of the character that text names (by full name, by id, or by a
+// first or last name only that character has), preferring the longest match, or "" when it
+// names none of Names.
+func Mentioned(text string) string {
+	t := " " + normalize(text) + " "
+	best, bestLen := "", 0
+	consider := func(id, phrase string) {
+		phrase = normalize(phrase)
+		if len(phrase) > bestLen && strings.Contains(t, " "+phrase+" ") {
+			best, bestLen = id, len(phrase)
+		}
+	}
+	owners := map[string][]string{} // single name word → ids having it
+	for _, id := range sortedIDs() {
+		consider(id, Names[id])
+		consider(id, strings.ReplaceAll(id, "-", " "))
+		for _, w := range strings.Fields(normalize(Names[id])) {
+			if len(w) >= 4 && !stop[w] && w != "author" {
+				owners[w] = append(owners[w], id)
+			}
+		}
+	}
+	if best != "" {
+		return best
+	}
+	for _, w := range strings.Fields(t) {
+		if ids := owners[w]; len(ids) == 1 {
+			return ids[0]
+		}
+	}
+	return ""
+}
+
+func sortedIDs() []string {
+	ids := make([]string, 0, len(Names))
+	for id := range Names {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// normalize lower-cases s and turns everything but letters and digits into single spaces.
+func normalize(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
 }
 
 // Direction names an orientation (N, E, S, W).

@@ -25,7 +25,7 @@ func TestKeywordsAndNames(t *testing.T) {
 	if !reflect.DeepEqual(kw, []string{"pathways", "carve"}) {
 		t.Fatalf("Keywords = %q", kw)
 	}
-	if got := Name("cop-e-right"); got != "Cop e Right" {
+	if got := Name("cop-e-right"); got != "Cop-E-Right" {
 		t.Errorf("Name(cop-e-right) = %q", got)
 	}
 	if got := Name("london-fox"); got != "London Fox" {
@@ -33,5 +33,29 @@ func TestKeywordsAndNames(t *testing.T) {
 	}
 	if got := Clip("one two three four", 9); got != "one two…" {
 		t.Errorf("Clip = %q", got)
+	}
+}
+
+func TestNamesAreTheCorpusNames(t *testing.T) {
+	for id, want := range map[string]string{"an-author": "an author", "old-natalie": "Old Natalie Weissman", "some-new-one": "Some New One", " ": "Someone"} {
+		if got := Name(id); got != want {
+			t.Errorf("Name(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestMentioned(t *testing.T) {
+	for q, want := range map[string]string{
+		"Who is London Fox?":                 "london-fox",
+		"What does Jacklyn Variance watch?":  "jacklyn-variance",
+		"what does jacklyn watch":            "jacklyn-variance",
+		"Is Cop-E-Right a person?":           "cop-e-right",
+		"Tell me about Old Natalie Weissman": "old-natalie",
+		"Who is Natalie?":                    "", // two Natalies: no guess
+		"What is the mall?":                  "",
+	} {
+		if got := Mentioned(q); got != want {
+			t.Errorf("Mentioned(%q) = %q, want %q", q, got, want)
+		}
 	}
 }

@@ -7,7 +7,9 @@ package compose
 import (
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gibsey/gibsey/plugins/internal/prose"
 	"github.com/gibsey/gibsey/sdk/actor"
@@ -48,8 +50,11 @@ func Page(req *actor.Request, passages []actor.Passage, rng *rand.Rand) *actor.R
 	if _, ok := openers[o]; !ok {
 		o = "N"
 	}
+	if IsAsk(req) {
+		return Answer(req, passages)
+	}
 	name := prose.Name(req.CharacterID)
-	quotes := pick(o, req, passages, rng)
+	quotes := pick(o, req, Usable(req, passages), rng)
 
 	var b strings.Builder
 	b.WriteString(sprintf(openers[o][rng.IntN(len(openers[o]))], name))
@@ -60,7 +65,12 @@ func Page(req *actor.Request, passages []actor.Passage, rng *rand.Rand) *actor.R
 		b.WriteString("\n\nThe page is blank where the story should be; nothing of " + name + " has been written here yet.")
 	}
 	conn := connectives[o]
-	for i, q := range quotes {
+	i := 0
+	for _, q := range quotes {
+		if q.src.Generated != "" { // a page the reader already read, framed as such
+			b.WriteString("\n\nFrom a page you read earlier: \u201c" + q.text + "\u201d")
+			continue
+		}
 		if i%2 == 0 {
 			b.WriteString("\n\n")
 			b.WriteString(conn[rng.IntN(len(conn))])
@@ -69,6 +79,7 @@ func Page(req *actor.Request, passages []actor.Passage, rng *rand.Rand) *actor.R
 			b.WriteString(" ")
 		}
 		b.WriteString(q.text)
+		i++
 	}
 	b.WriteString("\n\n" + closers[o])
 
@@ -84,16 +95,12 @@ func Page(req *actor.Request, passages []actor.Passage, rng *rand.Rand) *actor.R
 		seen[key] = true
 		srcs = append(srcs, q.src)
 	}
-	return &actor.Response{Title: title(req, name, o, texts, rng), Text: b.String(), Sources: srcs, Generator: "compose"}
+	return &actor.Response{Title: strings.TrimSpace(title(req, name, o, texts, rng)), Text: b.String(), Sources: srcs, Generator: "compose"}
 }
 
 func title(req *actor.Request, name, o string, texts []string, rng *rand.Rand) string {
-	if req.Meaning != "" {
-		m := req.Meaning
-		if i := strings.IndexAny(m, ".;:—"); i > 8 {
-			m = m[:i]
-		}
-		return prose.Clip(name+": "+m, 90)
+	if m := meaningPhrase(req.Meaning); m != "" {
+		return prose.Clip(name+", facing "+prose.Direction(o)+": "+m, 90)
 	}
 	kw := prose.Keywords(texts, 3)
 	if len(kw) == 0 {
@@ -116,21 +123,16 @@ func pick(o string, req *actor.Request, passages []actor.Passage, rng *rand.Rand
 		sort.SliceStable(ps, func(i, j int) bool { return ps[i].PageNumber > ps[j].PageNumber })
 	}
 	var out []quote
-	// West remembers the reader's own recent pages first.
+	// West remembers: one sentence (no more) of a page the reader already read.
 	if o == "W" {
-		for _, rp := range req.RecentPages {
-			ss := prose.Sentences(rp.Text, 25)
-			if len(ss) == 0 {
-				continue
-			}
-			s := prose.Clip(ss[rng.IntN(len(ss))], 320)
-			out = append(out, quote{s, actor.Source{PassageID: "page:" + rp.PageID, CharacterID: rp.CharacterID, SectionID: rp.SectionID, Excerpt: prose.Clip(s, 160), Generated: rp.PageID}})
-			if len(out) == 2 {
-				break
-			}
+		if q, ok := remembered(req, ps, rng); ok {
+			out = append(out, q)
 		}
 	}
 	for _, p := range ps {
+		if generated(p) {
+			continue
+		}
 		ss := prose.Sentences(p.Text, 25)
 		if len(ss) == 0 {
 			continue
@@ -166,20 +168,243 @@ func pick(o string, req *actor.Request, passages []actor.Passage, rng *rand.Rand
 			}
 		}
 	}
-	// A page of this cell quotes this cell: earlier pages of another cell only pad a thin page.
-	if o != "W" && len(out) < 2 {
-		for _, rp := range req.RecentPages {
-			if rp.CharacterID != req.CharacterID {
-				continue
-			}
-			if ss := prose.Sentences(rp.Text, 25); len(ss) > 0 {
-				s := prose.Clip(ss[0], 320)
-				out = append(out, quote{s, actor.Source{PassageID: "page:" + rp.PageID, CharacterID: rp.CharacterID, SectionID: rp.SectionID, Excerpt: prose.Clip(s, 160), Generated: rp.PageID}})
-				break
-			}
+	return out
+}
+
+// IsAsk reports whether req is the reader's question (an ask) rather than a turn of the dial.
+func IsAsk(req *actor.Request) bool { return strings.TrimSpace(req.Prompt) != "" }
+
+// generated reports whether p is one of the session's generated pages rather than the novel's.
+func generated(p actor.Passage) bool { return p.PageNumber == 0 || strings.HasPrefix(p.ID, "g:") }
+
+// Usable are the passages a page of req may quote: the novel's own passages, plus, facing West
+// (where the pages already read are the point), the session's generated pages, which the page
+// quotes at most one sentence of, framed as a page read earlier.
+func Usable(req *actor.Request, passages []actor.Passage) []actor.Passage {
+	var out []actor.Passage
+	for _, p := range passages {
+		if !generated(p) || (req.Orientation == "W" && !IsAsk(req)) {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// templates are the phrases the composer itself writes; a sentence holding one is never quoted
+// back from a generated page.
+var templates []string
+
+func init() {
+	add := func(s string) {
+		if s = strings.TrimSpace(s); len(s) >= 6 {
+			templates = append(templates, s)
+		}
+	}
+	for _, o := range []string{"N", "E", "S", "W"} {
+		for _, f := range openers[o] {
+			for _, part := range strings.Split(f, "%s") {
+				add(part)
+			}
+		}
+		for _, c := range connectives[o] {
+			add(c)
+		}
+		add(closers[o])
+	}
+	for _, s := range []string{"The glyph means", "You asked", "From a page you read earlier", "The book answers", "No page of the book", "The page is blank", "facing North", "facing East", "facing South", "facing West"} {
+		add(s)
+	}
+}
+
+func isTemplate(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "Page "); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+		return true // an answer page's "Page 40, London Fox: …" label
+	}
+	for _, t := range templates {
+		if strings.Contains(s, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// remembered is the one sentence a West page quotes from the pages the reader already read: the
+// best-ranked generated passage, else the most recent page, skipping the composer's own phrases.
+func remembered(req *actor.Request, ps []actor.Passage, rng *rand.Rand) (quote, bool) {
+	type cand struct {
+		text string
+		src  actor.Source
+	}
+	var cands []cand
+	for _, p := range ps {
+		if generated(p) {
+			id := strings.TrimPrefix(p.ID, "g:")
+			cands = append(cands, cand{p.Text, actor.Source{PassageID: p.ID, CharacterID: p.CharacterID, SectionID: p.SectionID, Generated: id}})
+		}
+	}
+	for _, rp := range req.RecentPages {
+		cands = append(cands, cand{rp.Text, actor.Source{PassageID: "page:" + rp.PageID, CharacterID: rp.CharacterID, SectionID: rp.SectionID, Generated: rp.PageID}})
+	}
+	for _, c := range cands {
+		var ss []string
+		for _, s := range prose.Sentences(c.text, 25) {
+			if !isTemplate(s) && !strings.ContainsAny(s, "\u201c\u201d") {
+				ss = append(ss, s)
+			}
+		}
+		if len(ss) == 0 {
+			continue
+		}
+		s := prose.Clip(ss[rng.IntN(len(ss))], 240)
+		c.src.Excerpt = prose.Clip(s, 160)
+		return quote{s, c.src}, true
+	}
+	return quote{}, false
+}
+
+// meaningPhrase is the short phrase of a symbol's meaning that a title uses: the gloss after
+// the "Name facing Direction — " lead, up to its first clause break.
+func meaningPhrase(m string) string {
+	m = strings.TrimSpace(m)
+	if i := strings.Index(m, "\u2014"); i >= 0 {
+		m = strings.TrimSpace(m[i+len("\u2014"):])
+	}
+	if i := strings.IndexAny(m, ".;:"); i > 0 {
+		m = m[:i]
+	}
+	return strings.TrimSpace(m)
+}
+
+// Question is req's prompt on one line, clipped to a readable length.
+func Question(req *actor.Request) string {
+	return prose.Clip(strings.Join(strings.Fields(req.Prompt), " "), 300)
+}
+
+// AskTitle is the title of the answer page to req's question.
+func AskTitle(req *actor.Request) string {
+	return strings.TrimSpace(prose.Clip("You asked: "+Question(req), 90))
+}
+
+// AskOpening is how an answer page opens: the reader's question, quoted as plain text.
+func AskOpening(req *actor.Request) string { return "You asked: \"" + Question(req) + "\"" }
+
+// MaxAnswerQuotes is the most sentences an answer page quotes.
+const MaxAnswerQuotes = 6
+
+// Answer composes the page answering the reader's question (req.Prompt) from the passages
+// retrieved for it: it opens with the question, then quotes the sentences of the novel's
+// passages that share most words with it, those of the character the question names first.
+// Generated pages are never quoted as answers. Sources are the passages quoted.
+func Answer(req *actor.Request, passages []actor.Passage) *actor.Response {
+	named := prose.Mentioned(req.Prompt)
+	focus := named // the character the question is about: the one it names, else the page's
+	if focus == "" {
+		focus = req.CharacterID
+	}
+	var ps []actor.Passage
+	for _, p := range passages {
+		if !generated(p) {
+			ps = append(ps, p)
+		}
+	}
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(req.Prompt), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if len(w) >= 3 && !prose.IsStopword(w) {
+			words[strings.TrimSuffix(w, "s")] = true
+		}
+	}
+	score := func(s string) int {
+		n := 0
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if words[strings.TrimSuffix(w, "s")] {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Order: the focus character's passages that share words with the question, then the
+	// others that do, then the focus character's other passages; the rest are dropped (unless
+	// nothing shares a word). The focus's best passage is always among the first three quoted.
+	best := func(p actor.Passage) int {
+		n := 0
+		for _, s := range prose.Sentences(p.Text, 25) {
+			n = max(n, score(s))
+		}
+		return n
+	}
+	tier := func(p actor.Passage) int {
+		on, hit := p.CharacterID == focus, best(p) > 0
+		switch {
+		case on && hit:
+			return 0
+		case hit:
+			return 1
+		case on:
+			return 2
+		}
+		return 3
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return tier(ps[i]) < tier(ps[j]) })
+	if len(ps) > 0 && tier(ps[0]) < 3 {
+		n := 0
+		for n < len(ps) && tier(ps[n]) < 3 {
+			n++
+		}
+		ps = ps[:n]
+	}
+	for i, p := range ps {
+		if p.CharacterID == focus {
+			if i > 2 {
+				ps = append(append(append([]actor.Passage{}, ps[:2]...), p), append(ps[2:i:i], ps[i+1:]...)...)
+			}
+			break
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString(AskOpening(req))
+	var srcs []actor.Source
+	quoted := 0
+	for _, p := range ps {
+		if quoted == MaxAnswerQuotes {
+			break
+		}
+		ss := prose.Sentences(p.Text, 25)
+		if len(ss) == 0 {
+			continue
+		}
+		// the two sentences that share most words with the question, kept in the page's order
+		idx := make([]int, len(ss))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, c int) bool { return score(ss[idx[a]]) > score(ss[idx[c]]) })
+		idx = idx[:min(2, len(idx), MaxAnswerQuotes-quoted)]
+		sort.Ints(idx)
+		if len(srcs) == 0 {
+			if named != "" && p.CharacterID == named {
+				b.WriteString("\n\nThe book answers from " + prose.Possessive(prose.Name(named)) + " own pages.")
+			} else {
+				b.WriteString("\n\nThe book answers from the pages nearest the question.")
+			}
+		}
+		var chosen []string
+		for _, i := range idx {
+			chosen = append(chosen, prose.Clip(ss[i], 320))
+		}
+		b.WriteString("\n\n")
+		if p.PageNumber > 0 {
+			b.WriteString("Page " + strconv.Itoa(p.PageNumber) + ", " + prose.Name(p.CharacterID) + ": ")
+		}
+		b.WriteString(strings.Join(chosen, " "))
+		quoted += len(chosen)
+		srcs = append(srcs, actor.Source{PassageID: p.ID, PageNumber: p.PageNumber, CharacterID: p.CharacterID, SectionID: p.SectionID, Excerpt: prose.Clip(chosen[0], 160)})
+	}
+	if len(srcs) == 0 {
+		b.WriteString("\n\nNo page of the book answers that yet. Ask about one of its characters by name, or turn the dial and read on.")
+	}
+	return &actor.Response{Title: AskTitle(req), Text: b.String(), Sources: srcs, Generator: "compose"}
 }
 
 func take(ss []string, start, n int) []string {
@@ -199,6 +424,14 @@ func sprintf(format, s string) string { return strings.Replace(format, "%s", s, 
 // Prompt is the prompt sent to a configured text generator (the generate host function).
 func Prompt(req *actor.Request) string {
 	var b strings.Builder
+	if IsAsk(req) {
+		b.WriteString("Answer the reader's question about the novel Gibsey in one short page (about 150 words), from the passages only, quoting at least one sentence of them verbatim.")
+		if named := prose.Mentioned(req.Prompt); named != "" {
+			b.WriteString(" The question is about " + prose.Name(named) + ".")
+		}
+		b.WriteString(" The reader asks: " + Question(req))
+		return b.String()
+	}
 	b.WriteString("Write one short page (about 150 words) of the novel Gibsey in the voice of ")
 	b.WriteString(prose.Name(req.CharacterID))
 	b.WriteString(", with the reader's dial facing ")
@@ -206,9 +439,6 @@ func Prompt(req *actor.Request) string {
 	b.WriteString(". Quote at least one sentence of the passages verbatim.")
 	if req.Meaning != "" {
 		b.WriteString(" The glyph means: " + req.Meaning)
-	}
-	if req.Prompt != "" {
-		b.WriteString(" The reader asks: " + req.Prompt)
 	}
 	return b.String()
 }

@@ -29,12 +29,14 @@ func Of(req *actor.Request, passages []actor.Passage) string {
 		texts = append(texts, p.Text)
 	}
 	kw := prose.Keywords(texts, 3)
-	symbol := req.SymbolID
-	if symbol == "" {
-		symbol = req.CharacterID
+	// the glyph is the character's: name the character as the corpus does (a symbol id such as
+	// "S2 LF" is no name), falling back to the symbol only when the request names no character
+	who := req.CharacterID
+	if who == "" {
+		who = req.SymbolID
 	}
 	var b strings.Builder
-	b.WriteString(prose.Name(symbol))
+	b.WriteString(prose.Name(who))
 	b.WriteString(" facing ")
 	b.WriteString(prose.Direction(o))
 	b.WriteString(" — ")

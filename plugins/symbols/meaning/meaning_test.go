@@ -24,3 +24,10 @@ func TestMeaningDependsOnOrientationAndPassages(t *testing.T) {
 		t.Errorf("no passages: %q", m)
 	}
 }
+
+func TestMeaningNamesTheCharacterNotTheSymbolID(t *testing.T) {
+	m := Of(&actor.Request{CharacterID: "cop-e-right", SymbolID: "S9 CR", Orientation: "E"}, nil)
+	if !strings.HasPrefix(m, "Cop-E-Right facing East — ") || strings.Contains(m, "S9") {
+		t.Fatalf("meaning %q", m)
+	}
+}
