@@ -948,7 +948,7 @@ func AskForm(d Reader) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, " characters. The answer appears under Receive.</p><p class=\"formerror\" role=\"alert\" data-error></p><button type=\"submit\">Ask</button></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, " bytes: that many letters of plain English, fewer with accents or other scripts (2 to 4 bytes each). The answer appears under Receive.</p><p class=\"formerror\" role=\"alert\" data-error></p><button type=\"submit\">Ask</button></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -59,11 +59,30 @@ func (s *Server) handleEventsAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // PageJSON is a generated page as GET /api/pages/{id} returns it: the page.done payload
-// plus the event that carried it.
+// without its session id, plus the event that carried it. The session id is left out on
+// purpose: it is the only key to a reader's timeline, and a page's address may be shared.
 type PageJSON struct {
-	event.PageDone
-	EventID string    `json:"event_id"`
-	TS      time.Time `json:"ts"`
+	PageID        string               `json:"page_id"`
+	CharacterID   string               `json:"character_id"`
+	SectionID     int                  `json:"section_id"`
+	Orientation   string               `json:"orientation"`
+	Voice         string               `json:"voice"`
+	Title         string               `json:"title"`
+	Text          string               `json:"text"`
+	ParentPageID  string               `json:"parent_page_id,omitempty"`
+	EmbeddingsRef string               `json:"embeddings_ref,omitempty"`
+	Provenance    event.PageProvenance `json:"provenance"`
+	EventID       string               `json:"event_id"`
+	TS            time.Time            `json:"ts"`
+}
+
+// publicPage is the public view of a page.done: all of it but the session id.
+func publicPage(p event.PageDone, ev store.StoredEvent) PageJSON {
+	return PageJSON{
+		PageID: p.PageID, CharacterID: p.CharacterID, SectionID: p.SectionID, Orientation: p.Orientation,
+		Voice: p.Voice, Title: p.Title, Text: p.Text, ParentPageID: p.ParentPageID, EmbeddingsRef: p.EmbeddingsRef,
+		Provenance: p.Provenance, EventID: ev.EventID, TS: ev.TS.UTC(),
+	}
 }
 
 func (s *Server) handlePageAPI(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +102,7 @@ func (s *Server) handlePageAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the store is not reachable: " + err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, PageJSON{PageDone: p, EventID: ev.EventID, TS: ev.TS.UTC()})
+	writeJSON(w, http.StatusOK, publicPage(p, ev))
 }
 
 // ---- Server-Sent Events ----
@@ -133,6 +152,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	fl.Flush()
 
+	if !event.ValidUUID(last) {
+		// Event ids are uuids: any other cursor can never turn up in the store, so
+		// waiting for it would only delay the replay. Replay the whole log at once.
+		last = ""
+	}
 	seen := map[string]bool{}
 	if last != "" {
 		// The reader has this one: it may have come live before the ledger stored it.
@@ -220,8 +244,8 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cursorGrace is how long an SSE stream waits for a Last-Event-ID it does not find in the
-// store before it replays the session's whole log.
+// cursorGrace is how long an SSE stream waits for a Last-Event-ID (a uuid) it does not find
+// in the store before it replays the session's whole log.
 var cursorGrace = 30 * time.Second
 
 // writeSSE writes one event; data is compacted JSON on one line (or split into data lines).

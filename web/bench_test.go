@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"html"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gibsey/gibsey/host/event"
 	"github.com/gibsey/gibsey/templates"
+	"github.com/gibsey/gibsey/web"
 )
 
 // gridData is the reader data the grid needs, from the test cast.
@@ -149,7 +151,8 @@ func BenchmarkReaderPage(b *testing.B) {
 		f.p.store(v)
 	}
 	req := func() *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", "/?session_id="+sid, nil)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: sid})
 		w := httptest.NewRecorder()
 		f.srv.ServeHTTP(w, r)
 		if w.Code != 200 {

@@ -68,15 +68,20 @@ func TestReaderShowsTheGridAndKeepsTheSessionInACookie(t *testing.T) {
 		t.Fatalf("CSP: %q", csp)
 	}
 
-	// Coming back with the cookie keeps the session; ?session_id= switches to another.
+	// Coming back with the cookie keeps the session; a ?session_id= in the address neither
+	// switches to another session nor sets the cookie (no session fixation by link).
 	res2, body2 := do(t, "GET", f.ts.URL+"/", "", "", "Cookie", web.SessionCookie+"="+sid)
 	if sessionCookie(res2) != "" || !strings.Contains(body2, `data-session="`+sid+`"`) {
 		t.Fatalf("the cookie's session was not kept")
 	}
 	other := event.NewID()
 	res3, body3 := do(t, "GET", f.ts.URL+"/?session_id="+other, "", "", "Cookie", web.SessionCookie+"="+sid)
-	if sessionCookie(res3) != other || !strings.Contains(body3, `data-session="`+other+`"`) {
-		t.Fatalf("?session_id= was not taken")
+	if sessionCookie(res3) != "" || strings.Contains(body3, other) || !strings.Contains(body3, `data-session="`+sid+`"`) {
+		t.Fatalf("?session_id= was adopted: cookie %q", sessionCookie(res3))
+	}
+	res5, body5 := do(t, "GET", f.ts.URL+"/?session_id="+other, "", "")
+	if s := sessionCookie(res5); !event.ValidUUID(s) || s == other || strings.Contains(body5, other) {
+		t.Fatalf("without a cookie, ?session_id= was adopted: cookie %q", s)
 	}
 	// A bad cookie starts a new session.
 	res4, _ := do(t, "GET", f.ts.URL+"/", "", "", "Cookie", web.SessionCookie+"=nope")
@@ -214,7 +219,7 @@ func TestFormPostsRedirectBackAndShowErrorsOnThePage(t *testing.T) {
 	}
 	// A form that asks for JSON gets JSON.
 	res, body := postForm(t, f.ts.URL+"/event/ui/symbol", url.Values{"session_id": {sid}, "symbol_id": {"S99-ZZ"}, "orientation": {"N"}}, "Accept", "application/json")
-	if res.StatusCode != 400 || !strings.Contains(body, `"field":"character_id"`) {
+	if res.StatusCode != 400 || !strings.Contains(body, `"field":"symbol_id"`) {
 		t.Fatalf("form asking JSON: %d %s", res.StatusCode, body)
 	}
 	// The return path stays on this host.
@@ -532,7 +537,7 @@ func TestPageAPIAndPageViewWithWhyThisPage(t *testing.T) {
 	c := f.p.cast.Cast[7]
 	res, body := do(t, "GET", f.ts.URL+"/api/pages/"+pageID, "", "")
 	var p web.PageJSON
-	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &p) != nil || p.PageID != pageID || p.SessionID != sid || p.Title != "The gate at night" || p.Provenance.ActorHash == "" || !event.ValidUUID(p.EventID) {
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &p) != nil || p.PageID != pageID || p.Title != "The gate at night" || p.Provenance.ActorHash == "" || !event.ValidUUID(p.EventID) {
 		t.Fatalf("api page: %d %s", res.StatusCode, body)
 	}
 	res, html := do(t, "GET", f.ts.URL+"/pages/"+pageID, "", "")
@@ -572,11 +577,10 @@ func TestEverythingUntrustedIsEscaped(t *testing.T) {
 	vault, _ := event.New(event.TypeVault, sid, event.ActorUser, event.VaultSave{PageID: pageID, Label: "Label " + evil, Notes: "Notes " + evil})
 	f.p.store(vault)
 	pages := map[string]string{
-		"/?session_id=" + sid: "", "/pages/" + pageID: "", "/fragments/pages/" + pageID: "", "/vault?session_id=" + sid: "",
-		"/fragments/vault?session_id=" + sid: "", "/?session_id=" + sid + "&error=" + url.QueryEscape(evil) + "&field=" + url.QueryEscape(evil): "",
+		"/": "", "/pages/" + pageID: "", "/fragments/pages/" + pageID: "", "/vault": "", "/fragments/vault": "",
 	}
 	for u := range pages {
-		res, body := do(t, "GET", f.ts.URL+u, "", "")
+		res, body := do(t, "GET", f.ts.URL+u, "", "", "Cookie", web.SessionCookie+"="+sid)
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: %d", u, res.StatusCode)
 		}
@@ -587,7 +591,7 @@ func TestEverythingUntrustedIsEscaped(t *testing.T) {
 			t.Fatalf("%s: the escaped text is missing", u)
 		}
 	}
-	_, reader := do(t, "GET", f.ts.URL+"/?session_id="+sid, "", "")
+	_, reader := do(t, "GET", f.ts.URL+"/", "", "", "Cookie", web.SessionCookie+"="+sid)
 	for _, want := range []string{"Ask &lt;script&gt;", "Label &lt;script&gt;", "Notes &lt;script&gt;", "Text &lt;script&gt;", "&amp; more"} {
 		if !strings.Contains(reader, want) {
 			t.Fatalf("reader lacks %q", want)
@@ -674,7 +678,7 @@ func TestVaultPageListsSavedPages(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, ">mine<") || !strings.Contains(body, "Worth keeping") || !strings.Contains(body, `href="/pages/`+pageID+`"`) || !strings.Contains(body, "line one") {
 		t.Fatalf("vault page: %d", res.StatusCode)
 	}
-	_, frag := do(t, "GET", f.ts.URL+"/fragments/vault?session_id="+sid, "", "")
+	_, frag := do(t, "GET", f.ts.URL+"/fragments/vault", "", "", "Cookie", web.SessionCookie+"="+sid)
 	if !strings.Contains(frag, `id="vault-box"`) || !strings.Contains(frag, ">mine<") || strings.Contains(frag, "<html") {
 		t.Fatalf("vault fragment: %s", frag)
 	}
@@ -818,5 +822,181 @@ func TestStoreOutageIsAReadableError(t *testing.T) {
 	}
 	if res, _ := do(t, "GET", f.ts.URL+"/readyz", "", ""); res.StatusCode != 503 {
 		t.Fatalf("readyz with the store down: %d", res.StatusCode)
+	}
+}
+
+// ---- what a new reader's trial found ----
+
+func TestPublicPagesDoNotShowTheSessionID(t *testing.T) {
+	f := newFixture(t, nil)
+	sid, pageID := seedPage(t, f, "A page to share", "Text worth sharing.")
+	for _, u := range []string{
+		"/api/pages/" + pageID, "/api/pages/" + pageID + "?session_id=" + sid,
+		"/pages/" + pageID, "/fragments/pages/" + pageID, "/fragments/pages/" + pageID + "?session_id=" + sid,
+		"/canon/8",
+	} {
+		res, body := do(t, "GET", f.ts.URL+u, "", "")
+		if res.StatusCode != 200 || !strings.Contains(body, "A page to share") {
+			t.Fatalf("%s: %d, or the page is missing", u, res.StatusCode)
+		}
+		if strings.Contains(body, sid) {
+			t.Fatalf("%s shows the session id of the page's reader", u)
+		}
+	}
+	_, body := do(t, "GET", f.ts.URL+"/api/pages/"+pageID, "", "")
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(body), &fields); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fields["session_id"]; ok {
+		t.Fatalf("page JSON has a session_id: %s", body)
+	}
+	if fields["page_id"] != pageID || fields["text"] != "Text worth sharing." {
+		t.Fatalf("page JSON lost its content: %s", body)
+	}
+	// The session's owner, who has its id, still reads the page in the session's timeline.
+	if _, own := do(t, "GET", f.ts.URL+"/api/sessions/"+sid+"/events", "", ""); !strings.Contains(own, pageID) {
+		t.Fatal("the session's events lack its page")
+	}
+}
+
+func TestSymbolIDMustMatchTheCharacterAndSection(t *testing.T) {
+	f := newFixture(t, nil)
+	f.p.generate = false
+	sid := event.NewID()
+	c, other := f.p.cast.Cast[1], f.p.cast.Cast[8]
+	click := func(extra map[string]any) map[string]any {
+		m := map[string]any{"session_id": sid, "character_id": c.ID, "section_id": 2, "orientation": "N"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"another section's symbol", click(map[string]any{"symbol_id": c.SymbolID(9)}), `must be "` + c.SymbolID(2) + `"`},
+		{"another character's symbol", click(map[string]any{"symbol_id": other.SymbolID(2)}), `must be "` + c.SymbolID(2) + `"`},
+		{"markup", click(map[string]any{"symbol_id": "<script>alert(1)</script>"}), `unknown symbol "<script>alert(1)</script>"`},
+		{"an unknown symbol alone", map[string]any{"session_id": sid, "symbol_id": "S99-ZZ", "orientation": "N"}, `unknown symbol "S99-ZZ" (want S<1-16>-<code>)`},
+	} {
+		res, body := postJSON(t, f.ts.URL+"/event/ui/symbol", tc.body)
+		var e struct{ Error, Field string }
+		json.Unmarshal([]byte(body), &e)
+		if res.StatusCode != 400 || e.Field != "symbol_id" || !strings.Contains(e.Error, tc.want) {
+			t.Fatalf("%s: %d %s, want 400 on symbol_id saying %s", tc.name, res.StatusCode, body, tc.want)
+		}
+	}
+	if n := len(f.p.publishedOf(event.TypeSymbol)); n != 0 {
+		t.Fatalf("%d rejected clicks were published", n)
+	}
+	res, body := postJSON(t, f.ts.URL+"/event/ui/symbol", click(map[string]any{"symbol_id": c.SymbolID(2)}))
+	if res.StatusCode != 202 {
+		t.Fatalf("matching symbol: %d %s", res.StatusCode, body)
+	}
+	pub := f.p.publishedOf(event.TypeSymbol)
+	var got event.SymbolClick
+	if len(pub) != 1 || json.Unmarshal(pub[0].Payload, &got) != nil || got.SymbolID != c.SymbolID(2) || got.CharacterID != c.ID || got.SectionID != 2 {
+		t.Fatalf("published: %+v", pub)
+	}
+}
+
+func TestAskLimitIsTheServersAndSaidInBytes(t *testing.T) {
+	f := newFixture(t, nil)
+	f.p.generate = false
+	sid := event.NewID()
+	_, page := do(t, "GET", f.ts.URL+"/", "", "", "Cookie", web.SessionCookie+"="+sid)
+	if !strings.Contains(page, `maxlength="`+itoa(event.MaxPromptBytes)+`"`) || !strings.Contains(page, "At most "+itoa(event.MaxPromptBytes)+" bytes") {
+		t.Fatal("the ask form does not state the limit the server enforces")
+	}
+	full := strings.Repeat("é", event.MaxPromptBytes/2) // two bytes each: exactly the limit
+	if res, body := postJSON(t, f.ts.URL+"/ask", map[string]any{"session_id": sid, "prompt": full}); res.StatusCode != 202 {
+		t.Fatalf("a prompt of exactly %d bytes: %d %s", event.MaxPromptBytes, res.StatusCode, body)
+	}
+	res, body := postJSON(t, f.ts.URL+"/ask", map[string]any{"session_id": sid, "prompt": full + "é"})
+	var e struct{ Error, Field string }
+	json.Unmarshal([]byte(body), &e)
+	want := itoa(event.MaxPromptBytes+2) + " bytes, at most " + itoa(event.MaxPromptBytes) + " bytes"
+	if res.StatusCode != 400 || e.Field != "prompt" || !strings.Contains(e.Error, want) {
+		t.Fatalf("one letter over: %d %s, want 400 on prompt saying %q", res.StatusCode, body, want)
+	}
+}
+
+func TestBodyErrorsAreInPlainWords(t *testing.T) {
+	f := newFixture(t, nil)
+	f.p.generate = false
+	sid := event.NewID()
+	for _, tc := range []struct{ body, field, want string }{
+		{`{"session_id":"` + sid + `","section_id":"two"}`, "section_id", "must be a number, got a JSON string"},
+		{`{"session_id":"` + sid + `","section_id":1.5}`, "section_id", "must be a whole number, got 1.5"},
+		{`[1,2]`, "body", "must be a JSON object, got a JSON array"},
+		{`{"session_id":"` + sid + `","symbol_id":7}`, "symbol_id", "must be a string, got a JSON number"},
+	} {
+		res, body := do(t, "POST", f.ts.URL+"/event/ui/symbol", "application/json", tc.body)
+		var e struct{ Error, Field string }
+		json.Unmarshal([]byte(body), &e)
+		if res.StatusCode != 400 || e.Field != tc.field || e.Error != tc.want {
+			t.Fatalf("%s: %d %s, want 400 %s: %s", tc.body, res.StatusCode, body, tc.field, tc.want)
+		}
+	}
+}
+
+func TestErrorBannerShowsOnlyMessagesTheServerWrote(t *testing.T) {
+	f := newFixture(t, nil)
+	f.p.generate = false
+	sid, pageID := seedPage(t, f, "A page", "text")
+	cookie := web.SessionCookie + "=" + sid
+	made := url.Values{"error": {"Your account is locked: call 555-0100"}, "field": {"prompt"}}
+	for _, path := range []string{"/", "/pages/" + pageID} {
+		for _, q := range []string{made.Encode(), made.Encode() + "&sig=AAAAAAAAAAAAAAAAAAAAAAAA"} {
+			_, body := do(t, "GET", f.ts.URL+path+"?"+q, "", "", "Cookie", cookie)
+			if strings.Contains(body, "account is locked") || strings.Contains(body, `class="notice error"`) {
+				t.Fatalf("%s?%s shows a made-up error", path, q)
+			}
+		}
+	}
+	// A real input error comes back from the form post and is shown.
+	res, _ := postForm(t, f.ts.URL+"/ask", url.Values{"session_id": {sid}, "prompt": {"  "}})
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "field=prompt") {
+		t.Fatalf("empty prompt: %d %q", res.StatusCode, loc)
+	}
+	_, body := do(t, "GET", f.ts.URL+loc, "", "", "Cookie", cookie)
+	if !strings.Contains(body, `class="notice error"`) || !strings.Contains(body, "write a question") {
+		t.Fatal("the server's own error is not shown")
+	}
+	// The same address with its message changed shows nothing.
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("error", "Your account is locked")
+	_, body = do(t, "GET", f.ts.URL+u.Path+"?"+q.Encode(), "", "", "Cookie", cookie)
+	if strings.Contains(body, "account is locked") || strings.Contains(body, `class="notice error"`) {
+		t.Fatal("a changed message was shown")
+	}
+}
+
+func TestStreamReplaysAtOnceAfterALastEventIDThatIsNoEventID(t *testing.T) {
+	// Were the stream to wait for the unknown id, it would wait an hour: next() gives up long before.
+	t.Cleanup(web.SetCursorGrace(time.Hour))
+	f := newFixture(t, nil)
+	sid, _ := seedPage(t, f, "Replayed", "text")
+	evs, err := f.p.st.Events(context.Background(), sid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doneID string
+	for _, ev := range evs {
+		if ev.Type == event.TypePageDone {
+			doneID = ev.EventID
+		}
+	}
+	s := openStream(t, f.ts.URL+"/events/stream?session_id="+sid, "Last-Event-ID", "not-an-event-id")
+	if got := s.nextID(); got != doneID {
+		t.Fatalf("replay after a bad Last-Event-ID: got %q, want %q", got, doneID)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -97,13 +99,50 @@ func bodyError(err error, max int64) error {
 		if f == "" {
 			f = "body"
 		}
-		return event.Fieldf(f, "must be a %s, got a JSON %s", ute.Type.String(), ute.Value)
+		want := jsonKind(ute.Type)
+		if want == "a number" && strings.HasPrefix(ute.Value, "number ") {
+			return event.Fieldf(f, "must be a whole number, got %s", clipText(strings.TrimPrefix(ute.Value, "number "), 32))
+		}
+		return event.Fieldf(f, "must be %s, got a JSON %s", want, plainJSONValue(ute.Value))
 	case errors.As(err, &se):
 		return event.Fieldf("body", "not valid JSON: %v", err)
 	case err.Error() == "EOF":
 		return event.Fieldf("body", "empty; want a JSON object")
 	}
 	return event.Fieldf("body", "unreadable: %v", err)
+}
+
+// jsonKind names, in plain words, the JSON value a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another kind of value"
+}
+
+// plainJSONValue names the kind of JSON value encoding/json says it found
+// ("number 1.5" → "number").
+func plainJSONValue(v string) string {
+	switch {
+	case strings.HasPrefix(v, "number"):
+		return "number"
+	case v == "":
+		return "value"
+	}
+	return v
 }
 
 // safeReturn keeps a form's return path on this host.
@@ -156,10 +195,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, pr postReq, stat
 		msg, field = fe.Msg, fe.Field
 	}
 	if pr.form && !wantsJSON(r) {
-		q := url.Values{"error": {clipText(msg, 300)}}
-		if field != "" {
-			q.Set("field", field)
-		}
+		q := s.errorQuery(field, msg)
 		http.Redirect(w, r, pr.ret+"?"+q.Encode()+"#notice", http.StatusSeeOther)
 		return
 	}
@@ -237,20 +273,22 @@ func (s *Server) checkSymbol(in *symbolInput) error {
 	if err := checkSession(in.SessionID); err != nil {
 		return err
 	}
-	if in.CharacterID == "" || in.SectionID == nil {
-		if c, n, ok := s.parseSymbol(in.SymbolID); ok {
-			if in.CharacterID == "" {
-				in.CharacterID = c.ID
-			}
-			if in.SectionID == nil {
-				in.SectionID = &n
-			}
+	if in.SymbolID != "" && (in.CharacterID == "" || in.SectionID == nil) {
+		c, n, ok := s.parseSymbol(in.SymbolID)
+		if !ok {
+			return unknownSymbol(in.SymbolID)
+		}
+		if in.CharacterID == "" {
+			in.CharacterID = c.ID
+		}
+		if in.SectionID == nil {
+			in.SectionID = &n
 		}
 	}
 	c, _, ok := s.character(in.CharacterID)
 	switch {
 	case in.CharacterID == "":
-		return event.Fieldf("character_id", "required")
+		return event.Fieldf("character_id", "required (or give symbol_id, e.g. \"S8-PR\")")
 	case !ok:
 		return event.Fieldf("character_id", "unknown character %q", clipText(in.CharacterID, 64))
 	case in.SectionID == nil:
@@ -260,13 +298,23 @@ func (s *Server) checkSymbol(in *symbolInput) error {
 	case !event.ValidOrientation(in.Orientation):
 		return event.Fieldf("orientation", "must be one of N, E, S, W, got %q", clipText(in.Orientation, 16))
 	}
-	if in.SymbolID == "" {
-		in.SymbolID = c.SymbolID(*in.SectionID)
-	}
-	if len(in.SymbolID) > 64 {
-		return event.Fieldf("symbol_id", "at most 64 bytes")
+	want := c.SymbolID(*in.SectionID)
+	switch {
+	case in.SymbolID == "" || strings.EqualFold(in.SymbolID, want):
+		in.SymbolID = want
+	case !symbolRE.MatchString(in.SymbolID):
+		return unknownSymbol(in.SymbolID)
+	default:
+		return event.Fieldf("symbol_id", "must be %q for character %s in section %d, got %q", want, c.ID, *in.SectionID, clipText(in.SymbolID, 64))
 	}
 	return nil
+}
+
+// symbolRE is the shape of a symbol id: section and character code, "S8-PR".
+var symbolRE = regexp.MustCompile(`^[Ss]([1-9]|1[0-6])-[A-Za-z0-9]{1,8}$`)
+
+func unknownSymbol(sym string) error {
+	return event.Fieldf("symbol_id", "unknown symbol %q (want S<1-16>-<code>)", clipText(sym, 64))
 }
 
 func (s *Server) handleOrientation(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +370,7 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) {
 		case strings.TrimSpace(in.Prompt) == "":
 			err = event.Fieldf("prompt", "required: write a question")
 		case len(in.Prompt) > event.MaxPromptBytes:
-			err = event.Fieldf("prompt", "too long: %d bytes, at most %d", len(in.Prompt), event.MaxPromptBytes)
+			err = event.Fieldf("prompt", "too long: %d bytes, at most %d bytes (a letter outside plain English takes 2 to 4 bytes); please shorten the question", len(in.Prompt), event.MaxPromptBytes)
 		case !utf8.ValidString(in.Prompt):
 			err = event.Fieldf("prompt", "must be UTF-8 text")
 		case len(in.Context.Symbols) > maxSymbols:

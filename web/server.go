@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -50,6 +54,10 @@ type Server struct {
 
 	assets  map[string]asset // by path under /static/
 	version string           // static assets' version
+
+	// noticeKey signs the error messages a form post sends back in the address
+	// (?error=&field=&sig=), so that a page shows only messages this server wrote.
+	noticeKey []byte
 }
 
 type asset struct {
@@ -85,7 +93,10 @@ func New(d Deps) *Server {
 	if d.Client == "" {
 		d.Client = "gibsey-web"
 	}
-	s := &Server{d: d, log: d.Logger, byID: map[string]int{}, byCode: map[string]int{}}
+	s := &Server{d: d, log: d.Logger, byID: map[string]int{}, byCode: map[string]int{}, noticeKey: make([]byte, 32)}
+	if _, err := rand.Read(s.noticeKey); err != nil {
+		panic("web.New: no randomness for the notice key: " + err.Error())
+	}
 	s.loadCast()
 	s.loadAssets()
 	s.router = s.routes()
@@ -366,17 +377,43 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// ---- notices ----
+
+// noticeSig signs an error notice (field and message) for the address of a redirect.
+func (s *Server) noticeSig(field, msg string) string {
+	m := hmac.New(sha256.New, s.noticeKey)
+	m.Write([]byte(field))
+	m.Write([]byte{0})
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// errorQuery is the query that carries an input error back to a page.
+func (s *Server) errorQuery(field, msg string) url.Values {
+	msg = clipText(msg, 300)
+	q := url.Values{"error": {msg}, "sig": {s.noticeSig(field, msg)}}
+	if field != "" {
+		q.Set("field", field)
+	}
+	return q
+}
+
+// errorNotice reads the error a redirect carries. Only a message this server signed is
+// shown: anything else in ?error= (a link someone made up) is ignored.
+func (s *Server) errorNotice(q url.Values) (templates.Notice, bool) {
+	msg, field, sig := q.Get("error"), q.Get("field"), q.Get("sig")
+	if msg == "" || sig == "" || !hmac.Equal([]byte(sig), []byte(s.noticeSig(field, msg))) {
+		return templates.Notice{}, false
+	}
+	return templates.Notice{Error: msg, Field: field}, true
+}
+
 // ---- sessions ----
 
-// sessionFor returns the reader's session id from ?session_id=, the cookie, or a new one,
-// and (re)sets the cookie when it changed.
+// sessionFor returns the reader's session id from the cookie, or starts a new one and sets
+// the cookie. Only the cookie decides: a ?session_id= in the address is ignored, so a link
+// cannot slip a reader into someone else's session (session fixation).
 func (s *Server) sessionFor(w http.ResponseWriter, r *http.Request) string {
-	if q := r.URL.Query().Get("session_id"); event.ValidUUID(q) {
-		if c, err := r.Cookie(SessionCookie); err != nil || c.Value != q {
-			s.setCookie(w, q)
-		}
-		return q
-	}
 	if sid := cookieSession(r); sid != "" {
 		return sid
 	}
@@ -392,8 +429,13 @@ func cookieSession(r *http.Request) string {
 	return ""
 }
 
-// knownSession is the session of a request that must not start one: ?session_id= or the cookie.
-func knownSession(r *http.Request) string {
+// knownSession is the session of a request that must not start one: the cookie's.
+func knownSession(r *http.Request) string { return cookieSession(r) }
+
+// lookupHint is a session in which to look for a page first: ?session_id= (the live
+// reader's fetches pass it) or the cookie. It only speeds up the lookup; what is shown does
+// not depend on it.
+func lookupHint(r *http.Request) string {
 	if q := r.URL.Query().Get("session_id"); event.ValidUUID(q) {
 		return q
 	}

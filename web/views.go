@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -26,7 +27,7 @@ func (s *Server) limits() templates.Limits {
 
 // ReaderData folds a session into the reader page's data. now is used for the pending
 // notice; query holds the page's query (error, field, pending, wait, since).
-func (s *Server) readerData(st session.State, q map[string][]string, now time.Time) templates.Reader {
+func (s *Server) readerData(st session.State, q url.Values, now time.Time) templates.Reader {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -41,8 +42,8 @@ func (s *Server) readerData(st session.State, q map[string][]string, now time.Ti
 	if d.Orientation == "" {
 		d.Orientation = session.DefaultOrientation
 	}
-	if e := get("error"); e != "" {
-		d.Notice = templates.Notice{Error: clipText(e, 300), Field: clipText(get("field"), 40)}
+	if n, ok := s.errorNotice(q); ok {
+		d.Notice = n
 	} else if p := get("pending"); event.ValidUUID(p) {
 		since, _ := strconv.ParseInt(get("since"), 10, 64)
 		fresh := now.Sub(time.Unix(since, 0)) < refreshWindow
@@ -244,7 +245,7 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) (templates.P
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	p, ev, err := s.findPage(ctx, id, knownSession(r))
+	p, ev, err := s.findPage(ctx, id, lookupHint(r))
 	if isNotFound(err) {
 		s.fail(w, r, http.StatusNotFound, "page_id", "There is no page "+id+".")
 		return templates.Page{}, false
@@ -263,8 +264,8 @@ func (s *Server) handlePageView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := templates.PageView{SessionID: knownSession(r), Page: tp, Limits: s.limits(), Static: s.version}
-	if e := r.URL.Query().Get("error"); e != "" {
-		d.Notice = templates.Notice{Error: clipText(e, 300), Field: clipText(r.URL.Query().Get("field"), 40)}
+	if n, ok := s.errorNotice(r.URL.Query()); ok {
+		d.Notice = n
 	} else if r.URL.Query().Get("wait") == "vault" {
 		d.Notice.Info = "Saved to the Vault."
 	}
