@@ -17,11 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +26,6 @@ import (
 	"time"
 
 	"github.com/gibsey/gibsey/host/event"
-	"github.com/gibsey/gibsey/host/internal/wasmbuild"
 	"github.com/gibsey/gibsey/host/session"
 	"github.com/gibsey/gibsey/host/store"
 	"github.com/gibsey/gibsey/web"
@@ -215,49 +211,20 @@ const modelMarkup = `<img src=x onerror="window.__gibseyPwned=3"><script>window.
 // Configure func(*Config) in appOpts would let this be startApp(t, be, opts).
 func startBrowserApp(t *testing.T, be backend) (*testApp, *sessionRecorder) {
 	t.Helper()
-	dataDir := t.TempDir()
-	if err := os.Symlink(wasmCache, filepath.Join(dataDir, "wasm-cache")); err != nil {
-		t.Fatal(err)
-	}
 	rec := &sessionRecorder{seen: map[string]bool{}, snapshots: map[string]int{}}
 	model := fakeLLM(t)
-	cfg := Config{
-		DataDir:       dataDir,
-		CorpusDir:     filepath.Join(moduleRoot(t), "examples", "corpus"),
-		PluginsDir:    wasmbuild.Plugins(t),
-		Kafka:         be.kafka,
-		Cassandra:     be.cassandra,
-		Logger:        testLogger(t, false),
-		Debounce:      browserDebounce,
-		SnapshotEvery: browserSnapshotEvery,
-		GenerateURL:   model.URL + "/v1",
-		GenerateModel: "gibsey-test-echo",
-		wrapStore: func(s store.Store) store.Store {
+	ta := startApp(t, be, appOpts{
+		WrapStore: func(s store.Store) store.Store {
 			rec.Store = s
 			return rec
 		},
-	}
-	if be.realCassandra() {
-		cfg.Keyspace = testKeyspace
-	}
-	if be.realKafka() {
-		cfg.GroupPrefix = fmt.Sprintf("apptest-browser-%d-%06d", time.Now().UnixNano(), rand.IntN(1e6))
-		cfg.NewGroupsAtEnd = true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
-	defer cancel()
-	a, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatalf("app.New on %s: %v", be.name, err)
-	}
-	ta := &testApp{App: a, be: be, DataDir: dataDir, Plugins: cfg.PluginsDir}
-	ta.srv = httptest.NewServer(a.Handler())
-	ta.URL = ta.srv.URL
-	ta.client = &http.Client{Timeout: httpTimeout}
-	t.Cleanup(ta.stop)
-	if be.realKafka() {
-		ta.warmUp(t)
-	}
+		Configure: func(c *Config) {
+			c.Debounce = browserDebounce
+			c.SnapshotEvery = browserSnapshotEvery
+			c.GenerateURL = model.URL + "/v1"
+			c.GenerateModel = "gibsey-test-echo"
+		},
+	})
 	return ta, rec
 }
 

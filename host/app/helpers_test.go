@@ -85,6 +85,8 @@ type appOpts struct {
 	WrapStore func(store.Store) store.Store
 	// AdminToken enables the admin endpoints.
 	AdminToken string
+	// Configure adjusts the configuration last (debounce, snapshots, a generator...).
+	Configure func(*Config)
 }
 
 // testApp is a running App behind an httptest server.
@@ -146,6 +148,9 @@ func startApp(t testing.TB, be backend, opts appOpts) *testApp {
 		// The topics are shared with other tests and packages: own groups, from the end.
 		cfg.GroupPrefix = fmt.Sprintf("apptest-%d-%06d", time.Now().UnixNano(), rand.IntN(1e6))
 		cfg.NewGroupsAtEnd = true
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
 	defer cancel()
