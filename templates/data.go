@@ -232,11 +232,17 @@ type Actor struct {
 	Previous                   string // hash of the version a rollback restores
 }
 
+// Refusal is a version the host refused to install, with the reason.
+type Refusal struct {
+	Name, Source, Hash, Reason, At string
+}
+
 // Actors is the data of the actors page.
 type Actors struct {
-	Actors []Actor
-	Admin  bool // whether the admin endpoints are enabled
-	Static string
+	Actors   []Actor
+	Refusals []Refusal // newest first
+	Admin    bool      // whether the admin endpoints are enabled
+	Static   string
 }
 
 // VaultPage is the data of the Vault page.

@@ -294,6 +294,14 @@ func (s *Server) handleActors(w http.ResponseWriter, r *http.Request) {
 			Errors: a.Errors, Timeouts: a.Timeouts, LastError: a.LastError, Previous: a.Previous,
 		})
 	}
+	if rl, ok := s.d.Actors.(RefusalLister); ok {
+		refs := rl.Refusals()
+		for i := len(refs) - 1; i >= 0; i-- {
+			f := refs[i]
+			d.Refusals = append(d.Refusals, templates.Refusal{Name: f.Name, Source: f.Source, Hash: f.Hash,
+				Reason: f.Reason, At: f.At.UTC().Format("2 Jan 15:04:05 UTC")})
+		}
+	}
 	s.html(w, r, http.StatusOK, templates.ActorsView(d))
 }
 

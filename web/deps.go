@@ -103,6 +103,21 @@ type Actors interface {
 	Rollback(ctx context.Context, name string) (ActorInfo, error)
 }
 
+// ActorRefusal is a version the runtime refused to install, with the reason.
+type ActorRefusal struct {
+	Name   string    `json:"name"`
+	Source string    `json:"source"`
+	Hash   string    `json:"hash"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// RefusalLister is implemented by an Actors that remembers refused versions; the actors
+// page then lists them with their reasons.
+type RefusalLister interface {
+	Refusals() []ActorRefusal
+}
+
 // ErrNotFound may be wrapped by an Actors implementation for an unknown actor.
 var ErrNotFound = errors.New("not found")
 

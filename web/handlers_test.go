@@ -699,6 +699,9 @@ func TestActorsPageAndAdminEndpoints(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, "<th scope=\"row\">pagegen</th>") || !strings.Contains(body, "trap: &lt;unreachable&gt;") || !strings.Contains(body, ">12<") {
 		t.Fatalf("actors html: %d", res.StatusCode)
 	}
+	if !strings.Contains(body, "Refused versions") || !strings.Contains(body, "self-test failed: &lt;b&gt;boom&lt;/b&gt;") || !strings.Contains(body, "<th scope=\"row\">lantern</th>") {
+		t.Fatalf("actors html does not list the refused version with its (escaped) reason")
+	}
 	for _, u := range []string{"/actors?format=json", "/actors"} {
 		res, body = do(t, "GET", f.ts.URL+u, "", "", "Accept", "application/json")
 		var list []web.ActorInfo

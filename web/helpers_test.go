@@ -341,6 +341,10 @@ func newActors() *actors {
 	return &actors{list: []web.ActorInfo{{Name: "pagegen", Version: "1.0.0", Hash: "sha256:aaaaaaaaaaaaaaaaaaaa", Voice: "pagegen", Calls: 12, Errors: 1, Timeouts: 0, LastError: "trap: <unreachable>"}}, prev: map[string]web.ActorInfo{}}
 }
 
+func (a *actors) Refusals() []web.ActorRefusal {
+	return []web.ActorRefusal{{Name: "lantern", Source: "plugins/lantern.wasm", Hash: "abcdef0123456789", Reason: "self-test failed: <b>boom</b>", At: time.Unix(1700000000, 0)}}
+}
+
 func (a *actors) List() []web.ActorInfo {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -77,6 +77,14 @@ func toWeb(i actors.Info) web.ActorInfo {
 		Errors: int64(i.Errors), Timeouts: int64(i.Timeouts), LastError: i.LastError, Previous: prev}
 }
 
+func (w webActors) Refusals() []web.ActorRefusal {
+	var out []web.ActorRefusal
+	for _, r := range w.rt.Refusals() {
+		out = append(out, web.ActorRefusal{Name: r.Name, Source: r.Source, Hash: r.Hash, Reason: r.Reason, At: r.At})
+	}
+	return out
+}
+
 func (w webActors) Upload(ctx context.Context, name string, wasm, manifest []byte) (web.ActorInfo, error) {
 	m, err := actors.ParseManifest(manifest)
 	if err != nil {
