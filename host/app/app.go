@@ -46,6 +46,7 @@ type App struct {
 	LLM       *llm.Client
 
 	handler http.Handler
+	stored  storedPages
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -188,7 +189,7 @@ func (a *App) group(name string) string { return a.cfg.GroupPrefix + "-" + name 
 
 // startStages runs the consumer stages until Close.
 func (a *App) startStages() {
-	led := &ledger.Ledger{Store: a.Store, Emit: a.Emit, SnapshotEvery: a.cfg.SnapshotEvery, Fold: a.fold, Logger: a.Log}
+	led := &ledger.Ledger{Store: a.Store, Emit: a.Emit, SnapshotEvery: a.cfg.SnapshotEvery, Fold: a.fold, Logger: a.Log, Stored: a.stored.done}
 	proc := &stream.Processor{
 		Store: a.Store, Emit: a.Emit, Cast: castOf(a.Corpus), Interpret: a.interpret,
 		Debounce: a.cfg.Debounce, Voices: a.cfg.Voices, Logger: a.Log,
@@ -281,6 +282,10 @@ func (a *App) awaitStored(ctx context.Context, ev store.StoredEvent) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, liveStoreWait)
 	defer cancel()
+	// This host's ledger says when it has stored the page; another host's ledger is seen
+	// by polling the store.
+	storedHere, forget := a.stored.wait(ev.EventID)
+	defer forget()
 	pause := 10 * time.Millisecond
 	for _, id := range ids {
 		for {
@@ -288,13 +293,56 @@ func (a *App) awaitStored(ctx context.Context, ev store.StoredEvent) {
 			if err != nil || ok {
 				break
 			}
+			var here <-chan struct{}
+			if id == ev.EventID {
+				here = storedHere
+			}
 			select {
 			case <-ctx.Done():
 				return
+			case <-here:
 			case <-time.After(pause):
 			}
 			pause = min(2*pause, 200*time.Millisecond)
 		}
+	}
+}
+
+// storedPages lets the live tail wait for this host's ledger to store a page.
+type storedPages struct {
+	mu      sync.Mutex
+	waiters map[string]chan struct{}
+}
+
+// wait returns a channel closed when the page's event is stored here, and a function to
+// call when done waiting.
+func (s *storedPages) wait(eventID string) (<-chan struct{}, func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiters == nil {
+		s.waiters = map[string]chan struct{}{}
+	}
+	ch, ok := s.waiters[eventID]
+	if !ok {
+		ch = make(chan struct{})
+		s.waiters[eventID] = ch
+	}
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.waiters[eventID] == ch {
+			delete(s.waiters, eventID)
+		}
+	}
+}
+
+// done is the ledger's Stored hook.
+func (s *storedPages) done(_, eventID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.waiters[eventID]; ok {
+		close(ch)
+		delete(s.waiters, eventID)
 	}
 }
 

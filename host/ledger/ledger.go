@@ -40,7 +40,10 @@ type Ledger struct {
 	SnapshotEvery int
 	// Index optionally adds a generated page to the RAG index and returns its
 	// embeddings_ref.
-	Index  func(ctx context.Context, p event.PageDone) (string, error)
+	Index func(ctx context.Context, p event.PageDone) (string, error)
+	// Stored, when set, is told the id of each page.done whose effects are all stored
+	// (the live gateway announces pages once they can be fetched).
+	Stored func(sessionID, eventID string)
 	Logger *slog.Logger
 
 	// locks serialise the snapshot work of a session (the stage handles several
@@ -70,6 +73,9 @@ func (l *Ledger) Handle(ctx context.Context, env event.Envelope, headers map[str
 	case event.TypePageDone:
 		if err := l.page(ctx, env); err != nil {
 			return err
+		}
+		if l.Stored != nil {
+			l.Stored(env.SessionID, env.EventID)
 		}
 	case event.TypeVault:
 		var v event.VaultSave
