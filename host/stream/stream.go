@@ -72,8 +72,35 @@ func (p *Processor) now() time.Time {
 	return time.Now()
 }
 
+type logKey struct{}
+
+// withLog makes the session's log read at most once while one cue is handled.
+func withLog(ctx context.Context) context.Context {
+	return context.WithValue(ctx, logKey{}, new([]store.StoredEvent))
+}
+
+// sessionLog returns the session's events_log (read once per cue).
+func (p *Processor) sessionLog(ctx context.Context, env event.Envelope) ([]store.StoredEvent, error) {
+	cache, _ := ctx.Value(logKey{}).(*[]store.StoredEvent)
+	if cache != nil && *cache != nil {
+		return *cache, nil
+	}
+	evs, err := p.Store.Events(ctx, env.SessionID, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	if evs == nil {
+		evs = []store.StoredEvent{}
+	}
+	if cache != nil {
+		*cache = evs
+	}
+	return evs, nil
+}
+
 // Handle processes one cue.
 func (p *Processor) Handle(ctx context.Context, env event.Envelope, later Later) error {
+	ctx = withLog(ctx)
 	pl, err := env.DecodePayload()
 	if err != nil {
 		return err
@@ -252,9 +279,9 @@ func (p *Processor) recentPages(ctx context.Context, env event.Envelope) ([]even
 	if n == 0 {
 		n = 3
 	}
-	evs, err := p.Store.Events(ctx, env.SessionID, "")
+	evs, err := p.sessionLog(ctx, env)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, err
 	}
 	var refs []event.PageRef
 	for _, e := range evs {
@@ -280,9 +307,9 @@ func (p *Processor) recentPages(ctx context.Context, env event.Envelope) ([]even
 
 // currentCell returns the cell and orientation of the session's latest cue before env.
 func (p *Processor) currentCell(ctx context.Context, env event.Envelope) (char string, sec int, orient string, err error) {
-	evs, err := p.Store.Events(ctx, env.SessionID, "")
+	evs, err := p.sessionLog(ctx, env)
 	if err != nil {
-		return "", 0, "", fmt.Errorf("%w: %v", ErrStore, err)
+		return "", 0, "", err
 	}
 	for _, e := range evs {
 		if !e.TS.Before(env.TS) {
