@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gibsey/gibsey/host/internal/openai"
 )
 
 // DefaultTimeout bounds one Generate call when Client.Timeout is zero.
@@ -55,13 +57,7 @@ func (c *Client) Configured() bool {
 }
 
 // Endpoint is the URL Generate posts to.
-func (c *Client) Endpoint() string {
-	base := strings.TrimRight(c.BaseURL, "/")
-	if strings.HasSuffix(base, "/v1") {
-		return base + "/chat/completions"
-	}
-	return base + "/v1/chat/completions"
-}
+func (c *Client) Endpoint() string { return openai.URL(c.BaseURL, "chat/completions") }
 
 type message struct {
 	Role    string `json:"role"`
@@ -159,7 +155,7 @@ func (c *Client) Generate(ctx context.Context, prompt string, passages []string)
 		return "", fmt.Errorf("llm: %s: read answer: %w", url, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return "", fmt.Errorf("llm: %s: status %d: %s", url, res.StatusCode, errorMessage(raw))
+		return "", fmt.Errorf("llm: %s: status %d: %s", url, res.StatusCode, openai.ErrorMessage(raw))
 	}
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil {
@@ -173,32 +169,6 @@ func (c *Client) Generate(ctx context.Context, prompt string, passages []string)
 		return "", fmt.Errorf("llm: %s: answer is empty (finish_reason %q)", url, cr.Choices[0].FinishReason)
 	}
 	return text, nil
-}
-
-func errorMessage(body []byte) string {
-	var e struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
-		var obj struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(e.Error, &obj) == nil && obj.Message != "" {
-			return obj.Message
-		}
-		var s string
-		if json.Unmarshal(e.Error, &s) == nil && s != "" {
-			return s
-		}
-	}
-	msg := strings.TrimSpace(string(body))
-	if msg == "" {
-		return "(empty body)"
-	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	return msg
 }
 
 // Environment variables read by FromEnv.

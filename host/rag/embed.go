@@ -20,6 +20,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gibsey/gibsey/host/internal/openai"
+	"github.com/gibsey/gibsey/host/store"
 )
 
 // Embedder turns texts into vectors of a fixed dimension.
@@ -166,23 +169,9 @@ func Tokens(text string) []string {
 	return out
 }
 
-// Cosine is the cosine similarity of two vectors (0 when either is zero or the lengths differ).
-func Cosine(a, b []float32) float32 {
-	if len(a) != len(b) || len(a) == 0 {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
-		dot += x * y
-		na += x * x
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return float32(dot / (math.Sqrt(na) * math.Sqrt(nb)))
-}
+// Cosine is the cosine similarity of two vectors (0 when either is zero or the lengths
+// differ): the store's, so that retrieval and the stores score alike.
+func Cosine(a, b []float32) float32 { return store.Cosine(a, b) }
 
 // OpenAIEmbedder calls an OpenAI-compatible embeddings endpoint (POST {BaseURL}/embeddings
 // when BaseURL ends in /v1, else {BaseURL}/v1/embeddings). Vectors are L2-normalised.
@@ -227,17 +216,7 @@ func (o *OpenAIEmbedder) Check() error {
 }
 
 // Endpoint is the URL the embedder posts to.
-func (o *OpenAIEmbedder) Endpoint() string { return apiURL(o.BaseURL, "embeddings") }
-
-// apiURL joins an OpenAI-style base URL and an endpoint path: ".../v1" + "embeddings" →
-// ".../v1/embeddings"; "http://host" + "embeddings" → "http://host/v1/embeddings".
-func apiURL(base, endpoint string) string {
-	base = strings.TrimRight(base, "/")
-	if strings.HasSuffix(base, "/v1") {
-		return base + "/" + endpoint
-	}
-	return base + "/v1/" + endpoint
-}
+func (o *OpenAIEmbedder) Endpoint() string { return openai.URL(o.BaseURL, "embeddings") }
 
 type embedRequest struct {
 	Model      string   `json:"model"`
@@ -345,37 +324,12 @@ func postJSON(ctx context.Context, client *http.Client, timeout, defTimeout time
 		return fmt.Errorf("read answer: %w", err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("status %d: %s", res.StatusCode, errorMessage(raw))
+		return fmt.Errorf("status %d: %s", res.StatusCode, openai.ErrorMessage(raw))
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("answer is not the expected JSON: %v (%s)", err, clip(string(raw), 200))
 	}
 	return nil
-}
-
-// errorMessage extracts {"error": {"message": …}} (or {"error": "…"}) from an API error
-// body, falling back to the start of the body.
-func errorMessage(body []byte) string {
-	var e struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
-		var obj struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(e.Error, &obj) == nil && obj.Message != "" {
-			return obj.Message
-		}
-		var s string
-		if json.Unmarshal(e.Error, &s) == nil && s != "" {
-			return s
-		}
-	}
-	msg := strings.TrimSpace(string(body))
-	if msg == "" {
-		return "(empty body)"
-	}
-	return clip(msg, 300)
 }
 
 func clip(s string, n int) string {
