@@ -96,6 +96,18 @@ func (s *Store) enter() error {
 	return nil
 }
 
+// begin checks the context and enters the store (refusing a closed one); the caller defers
+// the returned function.
+func (s *Store) begin(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	return s.life.RUnlock, nil
+}
+
 // Close syncs and closes the database. Later calls return ErrClosed.
 func (s *Store) Close() error {
 	s.life.Lock()
@@ -285,13 +297,11 @@ func (s *Store) AppendEvent(ctx context.Context, ev store.StoredEvent) (bool, er
 	if err := store.CheckEvent(ev); err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := s.enter(); err != nil {
-		return false, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
@@ -325,13 +335,11 @@ func (s *Store) AppendEvent(ctx context.Context, ev store.StoredEvent) (bool, er
 // Events returns the session's events in (ts, event_id) order, after afterEventID when
 // it is set (an afterEventID not in the session's log is an error wrapping ErrNotFound).
 func (s *Store) Events(ctx context.Context, sessionID, afterEventID string) ([]store.StoredEvent, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	prefix := key("ev", sessionID)
 	lower := prefix
 	if afterEventID != "" {
@@ -347,7 +355,7 @@ func (s *Store) Events(ctx context.Context, sessionID, afterEventID string) ([]s
 		lower = append(eventKey(sessionID, ts, afterEventID), 0)
 	}
 	var out []store.StoredEvent
-	err := s.scan(lower, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
+	err = s.scan(lower, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
 		var r eventRec
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, err
@@ -363,13 +371,11 @@ func (s *Store) Events(ctx context.Context, sessionID, afterEventID string) ([]s
 
 // HasEvent reports whether the session's log holds eventID.
 func (s *Store) HasEvent(ctx context.Context, sessionID, eventID string) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return false, err
 	}
-	if err := s.enter(); err != nil {
-		return false, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	ok, err := s.has(eventIDKey(sessionID, eventID))
 	return ok, wrap("has event", err)
 }
@@ -398,13 +404,11 @@ func (s *Store) PutPage(ctx context.Context, p store.Page) error {
 	if err := store.CheckPage(p); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
@@ -435,13 +439,11 @@ func (s *Store) PutPage(ctx context.Context, p store.Page) error {
 
 // Page returns a page by id (with its text), or store.ErrNotFound.
 func (s *Store) Page(ctx context.Context, pageID string) (store.Page, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return store.Page{}, err
 	}
-	if err := s.enter(); err != nil {
-		return store.Page{}, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	v, err := s.get(pageKey(pageID))
 	if err != nil {
 		return store.Page{}, wrap("page", err)
@@ -456,16 +458,14 @@ func (s *Store) Page(ctx context.Context, pageID string) (store.Page, error) {
 // PagesByCell lists the pages of a cell, newest first (ties by page_id), at most limit
 // (limit <= 0: all).
 func (s *Store) PagesByCell(ctx context.Context, characterID string, sectionID, limit int) ([]store.Page, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	prefix := cellPrefix(characterID, sectionID)
 	var out []store.Page
-	err := s.scan(prefix, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
+	err = s.scan(prefix, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
 		var r pageRec
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, err
@@ -498,13 +498,11 @@ func (s *Store) SaveVault(ctx context.Context, v store.VaultEntry) error {
 	if err := store.CheckVault(v); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	val, err := json.Marshal(vaultRec{SessionID: v.SessionID, SavedMillis: v.Saved.UnixMilli(), PageID: v.PageID, Label: v.Label, Notes: v.Notes})
 	if err != nil {
 		return wrap("save vault", err)
@@ -514,16 +512,14 @@ func (s *Store) SaveVault(ctx context.Context, v store.VaultEntry) error {
 
 // Vault lists the session's vault rows by (saved_ts, page_id).
 func (s *Store) Vault(ctx context.Context, sessionID string) ([]store.VaultEntry, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	prefix := key("vault", sessionID)
 	var out []store.VaultEntry
-	err := s.scan(prefix, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
+	err = s.scan(prefix, prefixEnd(prefix), false, func(_, v []byte) (bool, error) {
 		var r vaultRec
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, err
@@ -549,13 +545,11 @@ func (s *Store) PutSnapshot(ctx context.Context, sn store.Snapshot) error {
 	if err := store.CheckSnapshot(sn); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	rec := snapRec{SessionID: sn.SessionID, TSMillis: sn.TS.UnixMilli(), UIState: sn.UIState, Cursor: sn.Cursor}
 	if !sn.LastEventTS.IsZero() {
 		rec.LastMillis = sn.LastEventTS.UnixMilli()
@@ -569,17 +563,15 @@ func (s *Store) PutSnapshot(ctx context.Context, sn store.Snapshot) error {
 
 // LatestSnapshot returns the session's newest snapshot, or store.ErrNotFound.
 func (s *Store) LatestSnapshot(ctx context.Context, sessionID string) (store.Snapshot, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return store.Snapshot{}, err
 	}
-	if err := s.enter(); err != nil {
-		return store.Snapshot{}, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	prefix := key("snap", sessionID)
 	var out store.Snapshot
 	found := false
-	err := s.scan(prefix, prefixEnd(prefix), true, func(_, v []byte) (bool, error) {
+	err = s.scan(prefix, prefixEnd(prefix), true, func(_, v []byte) (bool, error) {
 		var r snapRec
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, err
@@ -604,13 +596,11 @@ func (s *Store) LatestSnapshot(ctx context.Context, sessionID string) (store.Sna
 
 // GetActorState returns an actor's value for (session, key), or store.ErrNotFound.
 func (s *Store) GetActorState(ctx context.Context, actor, sessionID, k string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	v, err := s.get(actorKey(actor, sessionID, k))
 	return v, wrap("get actor state", err)
 }
@@ -620,25 +610,21 @@ func (s *Store) PutActorState(ctx context.Context, actor, sessionID, k string, v
 	if err := store.CheckActorKey(actor, sessionID, k); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	return wrap("put actor state", s.db.Set(actorKey(actor, sessionID, k), value, syncWrite))
 }
 
 // GetMeta returns a metadata value, or store.ErrNotFound.
 func (s *Store) GetMeta(ctx context.Context, k string) (string, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return "", err
 	}
-	if err := s.enter(); err != nil {
-		return "", err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	v, err := s.get(metaKey(k))
 	return string(v), wrap("get meta", err)
 }
@@ -648,13 +634,11 @@ func (s *Store) PutMeta(ctx context.Context, k, value string) error {
 	if err := store.CheckMetaKey(k); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	return wrap("put meta", s.db.Set(metaKey(k), []byte(value), syncWrite))
 }
 
@@ -705,13 +689,11 @@ func (s *Store) PutPassages(ctx context.Context, ps []store.Passage) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	s.psgMu.Lock()
 	defer s.psgMu.Unlock()
 	dims := s.dims
@@ -745,13 +727,11 @@ func (s *Store) PutPassages(ctx context.Context, ps []store.Passage) error {
 // SearchPassages returns the k passages most cosine-similar to vec among those matching
 // f, best first (ties by id), with Score set and Embedding left nil. The scan is exact.
 func (s *Store) SearchPassages(ctx context.Context, vec []float32, f store.PassageFilter, k int) ([]store.Passage, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	if k <= 0 {
 		return nil, nil
 	}
@@ -788,13 +768,11 @@ func (s *Store) SearchPassages(ctx context.Context, vec []float32, f store.Passa
 
 // PassageCount returns how many passages the index holds.
 func (s *Store) PassageCount(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
+	done, err := s.begin(ctx)
+	if err != nil {
 		return 0, err
 	}
-	if err := s.enter(); err != nil {
-		return 0, err
-	}
-	defer s.life.RUnlock()
+	defer done()
 	s.psgMu.RLock()
 	defer s.psgMu.RUnlock()
 	return len(s.passages), nil
