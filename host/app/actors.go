@@ -55,11 +55,8 @@ func (a *App) interpret(ctx context.Context, env event.Envelope, req *event.Page
 		return "", nil
 	}
 	m, _, err := a.Actors.Interpret(ctx, call(env, *req))
-	if err != nil && ctx.Err() == nil {
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		perr := a.Store.Ping(pctx)
-		cancel()
-		if perr != nil {
+	if err != nil {
+		if perr := a.storeDown(ctx); perr != nil {
 			return "", fmt.Errorf("%w: the symbol interpreter failed while the store is unavailable (%v): %v", stream.ErrStore, perr, err)
 		}
 	}
@@ -77,10 +74,7 @@ func (g actorsGenerator) GeneratePage(ctx context.Context, env event.Envelope, r
 		}
 		// An actor that failed while the store (its retrieval, its state) is unreachable
 		// failed because of the outage: pause and retry, never dead-letter the request.
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		perr := g.a.Store.Ping(pctx)
-		cancel()
-		if perr != nil && ctx.Err() == nil {
+		if perr := g.a.storeDown(ctx); perr != nil {
 			return runner.Page{}, fmt.Errorf("%w: the store is unavailable (%v): %v", runner.ErrTransient, perr, err)
 		}
 		return runner.Page{}, err
@@ -94,4 +88,20 @@ func (a *App) uploadsDir() string { return filepath.Join(a.cfg.DataDir, "actors"
 func dirExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// storeDown tells, after an actor failed, whether the store is unreachable: then the failure
+// came from the outage (the actor's retrieval or state), and the caller pauses and retries
+// instead of dead-lettering. The actor runtime reports host-function failures without their
+// cause, so the store is asked directly.
+func (a *App) storeDown(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(pctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }
