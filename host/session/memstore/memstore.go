@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 
@@ -258,7 +257,7 @@ func (s *Store) SearchPassages(ctx context.Context, vec []float32, f store.Passa
 		if (f.CharacterID != "" && p.CharacterID != f.CharacterID) || (f.SectionID != 0 && p.SectionID != f.SectionID) {
 			continue
 		}
-		p.Score = cosine(vec, p.Embedding)
+		p.Score = store.Cosine(vec, p.Embedding)
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -271,22 +270,6 @@ func (s *Store) SearchPassages(ctx context.Context, vec []float32, f store.Passa
 		out = out[:k]
 	}
 	return out, nil
-}
-
-func cosine(a, b []float32) float32 {
-	if len(a) != len(b) || len(a) == 0 {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return float32(dot / math.Sqrt(na*nb))
 }
 
 // PassageCount implements store.Store.
